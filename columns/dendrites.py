@@ -1,0 +1,637 @@
+"""Segment and synapse storage for all columns of a region, with event-driven activity.
+
+One :class:`DendriteStore` holds one kind of dendrite (basal, apical, proximal,
+distal ...) of one layer for *every* column of a region.  Owner cells and
+presynaptic cells live in flat index spaces: cell ``c`` of column ``k`` in a
+layer of ``n`` cells is ``k * n + c``.
+
+Layout (structure of arrays)
+----------------------------
+* Segments: ``segment -> owner cell`` (int32), last-used step (int32), live
+  synapse count (int32).  Destroyed segment ids go to a free list and are reused.
+* Synapses live in *slots*.  Slots ``[0, n_main)`` are sorted by presynaptic
+  cell, so the synapses of presynaptic cell ``p`` are the contiguous run
+  ``pre_ptr[p]:pre_ptr[p+1]`` (a CSC index that costs no per-synapse memory).
+  Newly grown synapses are appended to a small *pending* run ``[n_main,
+  n_total)`` that carries its presynaptic cell explicitly; it is merged into
+  the sorted run when it grows past a fraction of the store (amortised
+  linear-time merge, as in a log-structured merge tree).
+* A segment -> synapse index (``by_segment``: main slots sorted by segment)
+  serves learning, which touches only the segments that learn.
+* Removed synapses become tombstones (segment id -1) until the next merge.
+
+Per synapse this costs 4 (segment) + 4 (permanence) + 4 (segment index) bytes,
+plus per-segment and per-cell arrays; :attr:`DendriteStore.nbytes` reports all of it.
+
+Cost model
+----------
+:meth:`DendriteStore.compute_activity` gathers only the synapses of the
+active presynaptic cells (plus a scan of the small pending run) and
+accumulates them per segment with ``np.bincount``: its cost follows the active
+synapses, not the store size.  Learning methods touch only the given segments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .kernels import as_index_array, expand_ranges, group_ranks, radix_argsort_int32, sample_per_row
+
+__all__ = ["DendriteStore", "SegmentActivity"]
+
+_DEAD = -1
+
+
+@dataclass(frozen=True)
+class SegmentActivity:
+    """Per-segment synapse counts for one presynaptic activity pattern.
+
+    Attributes
+    ----------
+    connected : int array ``(n_segment_slots,)``, connected synapses (permanence >=
+        the store's connected threshold) onto active presynaptic cells.
+    potential : int array ``(n_segment_slots,)``, all synapses onto active cells.
+    n_active_synapses : how many synapses were touched (the work done).
+    """
+
+    connected: np.ndarray
+    potential: np.ndarray
+    n_active_synapses: int
+
+    def active_segments(self, threshold: int) -> np.ndarray:
+        """Segments with at least ``threshold`` connected active synapses (int32, sorted)."""
+        return np.flatnonzero(self.connected >= threshold).astype(np.int32)
+
+    def matching_segments(self, threshold: int) -> np.ndarray:
+        """Segments with at least ``threshold`` potential active synapses (int32, sorted)."""
+        return np.flatnonzero(self.potential >= threshold).astype(np.int32)
+
+
+def _grow(arr: np.ndarray, needed: int, fill: float | int | None = None) -> np.ndarray:
+    """Return ``arr`` with capacity at least ``needed`` (growth factor 1.5)."""
+    if needed <= arr.size:
+        return arr
+    new = np.empty(max(needed, int(arr.size * 1.5) + 16), dtype=arr.dtype)
+    new[: arr.size] = arr
+    if fill is not None:
+        new[arr.size :] = fill
+    return new
+
+
+class DendriteStore:
+    """Segments and synapses of one dendrite kind, batched over all columns of a region.
+
+    Parameters
+    ----------
+    n_cells : number of owner (postsynaptic) cells, all columns together.
+    n_presynaptic : size of the presynaptic index space, all columns together.
+    connected_threshold : permanence at or above which a synapse is connected.
+    max_segments_per_cell : creating a segment on a full cell first destroys that
+        cell's least recently used segment.
+    max_synapses_per_segment : growing past it first destroys the segment's
+        weakest synapses.
+    merge_fraction, min_merge : the pending run is merged into the sorted run when
+        it exceeds ``max(min_merge, merge_fraction * n_main)`` slots.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> store = DendriteStore(n_cells=4, n_presynaptic=10, connected_threshold=0.5)
+    >>> seg = store.create_segments(np.array([2]))
+    >>> store.grow_synapses(seg, np.array([1, 3, 5]), np.array([3]), 0.6, np.random.default_rng(0))
+    3
+    >>> act = store.compute_activity(np.array([1, 5, 9]))
+    >>> int(act.connected[seg[0]]), int(act.potential[seg[0]])
+    (2, 2)
+    """
+
+    def __init__(
+        self,
+        n_cells: int,
+        n_presynaptic: int,
+        connected_threshold: float,
+        *,
+        max_segments_per_cell: int = 255,
+        max_synapses_per_segment: int = 255,
+        merge_fraction: float = 1 / 32,
+        min_merge: int = 1 << 15,
+    ) -> None:
+        if int(n_cells) <= 0:
+            raise ValueError(f"n_cells must be a positive integer, got {n_cells}")
+        if int(n_presynaptic) <= 0:
+            raise ValueError(f"n_presynaptic must be a positive integer, got {n_presynaptic}")
+        if not 0.0 <= float(connected_threshold) <= 1.0:
+            raise ValueError(f"connected_threshold must be in [0, 1], got {connected_threshold}")
+        if int(max_segments_per_cell) <= 0:
+            raise ValueError(f"max_segments_per_cell must be positive, got {max_segments_per_cell}")
+        if int(max_synapses_per_segment) <= 0:
+            raise ValueError(f"max_synapses_per_segment must be positive, got {max_synapses_per_segment}")
+        self.n_cells = int(n_cells)
+        self.n_presynaptic = int(n_presynaptic)
+        self.connected_threshold = np.float32(connected_threshold)
+        self.max_segments_per_cell = int(max_segments_per_cell)
+        self.max_synapses_per_segment = int(max_synapses_per_segment)
+        self.merge_fraction = float(merge_fraction)
+        self.min_merge = int(min_merge)
+        self.timestep = 0  # advanced by the owning layer; stamps segment use
+
+        # segments
+        self._n_seg = 0  # high-water mark of segment ids
+        self._seg_cell = np.zeros(0, dtype=np.int32)
+        self._seg_last_used = np.zeros(0, dtype=np.int32)
+        self._seg_nsyn = np.zeros(0, dtype=np.int32)
+        self._free = np.zeros(0, dtype=np.int32)
+        self._cell_nseg = np.zeros(self.n_cells, dtype=np.int32)
+
+        # synapses
+        self._syn_seg = np.zeros(0, dtype=np.int32)
+        self._syn_perm = np.zeros(0, dtype=np.float32)
+        self._n_main = 0
+        self._n_total = 0
+        self._n_dead = 0
+        self._pend_pre = np.zeros(0, dtype=np.int32)
+        self._pre_ptr = np.zeros(self.n_presynaptic + 1, dtype=np.int64)
+        self._by_seg = np.zeros(0, dtype=np.int32)
+        self._seg_ptr = np.zeros(1, dtype=np.int64)
+
+        # scratch flags (kept all-False between calls)
+        self._pre_flag = np.zeros(self.n_presynaptic, dtype=bool)
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def n_segment_slots(self) -> int:
+        """Length of per-segment arrays (live and free segment ids)."""
+        return self._n_seg
+
+    @property
+    def n_segments(self) -> int:
+        """Number of live segments."""
+        return self._n_seg - self._free.size
+
+    @property
+    def n_synapses(self) -> int:
+        """Number of live synapses."""
+        return self._n_total - self._n_dead
+
+    @property
+    def segment_cell(self) -> np.ndarray:
+        """Owner cell of every segment slot, int32 ``(n_segment_slots,)``; -1 for free ids."""
+        return self._seg_cell[: self._n_seg]
+
+    @property
+    def segment_synapse_count(self) -> np.ndarray:
+        """Live synapses per segment slot, int32 ``(n_segment_slots,)``."""
+        return self._seg_nsyn[: self._n_seg]
+
+    @property
+    def segment_last_used(self) -> np.ndarray:
+        """Timestep at which each segment last learned, int32 ``(n_segment_slots,)``."""
+        return self._seg_last_used[: self._n_seg]
+
+    @property
+    def cell_segment_count(self) -> np.ndarray:
+        """Live segments per owner cell, int32 ``(n_cells,)``."""
+        return self._cell_nseg
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by every array of the store (allocated capacity, all indexes included)."""
+        arrays = (
+            self._seg_cell, self._seg_last_used, self._seg_nsyn, self._free, self._cell_nseg,
+            self._syn_seg, self._syn_perm, self._pend_pre, self._pre_ptr, self._by_seg,
+            self._seg_ptr, self._pre_flag,
+        )
+        return int(sum(a.nbytes for a in arrays))
+
+    # --------------------------------------------------------------- activity
+    def compute_activity(self, active_presynaptic: np.ndarray) -> SegmentActivity:
+        """Count, for every segment, connected and potential synapses onto active cells.
+
+        Parameters
+        ----------
+        active_presynaptic : int array ``(k,)`` of active presynaptic cells (flat
+            index space, unique).
+
+        Returns
+        -------
+        :class:`SegmentActivity` with arrays of length :attr:`n_segment_slots`.
+
+        The work is proportional to the synapses of the ``k`` active cells plus the
+        small pending run, not to the store size.
+        """
+        active = as_index_array(active_presynaptic, "active_presynaptic", self.n_presynaptic)
+        slots = expand_ranges(self._pre_ptr[active], self._pre_ptr[active + 1])
+        if self._n_total > self._n_main:
+            flag = self._pre_flag
+            flag[active] = True
+            pend = np.flatnonzero(flag[self._pend_pre[: self._n_total - self._n_main]])
+            flag[active] = False
+            if pend.size:
+                slots = np.concatenate([slots, pend + self._n_main])
+        segs = self._syn_seg[slots]
+        live = segs >= 0
+        segs = segs[live]
+        conn = self._syn_perm[slots][live] >= self.connected_threshold
+        n = self._n_seg
+        potential = np.bincount(segs, minlength=n)
+        connected = np.bincount(segs[conn], minlength=n)
+        return SegmentActivity(connected=connected, potential=potential, n_active_synapses=int(segs.size))
+
+    # ------------------------------------------------------ synapse lookups
+    def _slots_of_segments(self, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Live synapse slots of ``segments`` (unique ids) and the segment of each slot."""
+        segments = np.asarray(segments, dtype=np.int64)
+        indexed = segments[segments < self._seg_ptr.size - 1]
+        cand = self._by_seg[expand_ranges(self._seg_ptr[indexed], self._seg_ptr[indexed + 1])].astype(np.int64)
+        # flag[-1] (the tombstone id) stays False
+        flag = np.zeros(self._n_seg + 1, dtype=bool)
+        flag[segments] = True
+        if self._n_total > self._n_main:
+            pend = np.flatnonzero(flag[self._syn_seg[self._n_main : self._n_total]]) + self._n_main
+            cand = np.concatenate([cand, pend])
+        owner = self._syn_seg[cand]
+        # main slots may hold tombstones, or older synapses of a since-reused segment id
+        keep = flag[owner]
+        return cand[keep], owner[keep]
+
+    def _presynaptic_of_slots(self, slots: np.ndarray) -> np.ndarray:
+        """Presynaptic cell of each synapse slot (int64)."""
+        out = np.empty(slots.size, dtype=np.int64)
+        main = slots < self._n_main
+        out[main] = np.searchsorted(self._pre_ptr, slots[main], side="right") - 1
+        out[~main] = self._pend_pre[slots[~main] - self._n_main]
+        return out
+
+    def synapses_of(self, segment: int) -> tuple[np.ndarray, np.ndarray]:
+        """Presynaptic cells (sorted, int64) and permanences (float32) of one segment."""
+        seg = int(segment)
+        if not 0 <= seg < self._n_seg or self._seg_cell[seg] < 0:
+            raise ValueError(f"segment {segment} is not a live segment")
+        slots, _ = self._slots_of_segments(np.array([seg]))
+        pre = self._presynaptic_of_slots(slots)
+        order = np.argsort(pre, kind="stable")
+        return pre[order], self._syn_perm[slots][order]
+
+    # ------------------------------------------------------------- learning
+    def _check_segments(self, segments: object, name: str = "segments") -> np.ndarray:
+        """Validate live segment ids; return them unique and sorted (int64)."""
+        if np.size(segments) == 0:
+            return np.zeros(0, dtype=np.int64)
+        if self._n_seg == 0:
+            raise ValueError(f"{name}: the store has no segments, got {np.asarray(segments).reshape(-1)[:5]}")
+        seg = as_index_array(segments, name, self._n_seg)
+        dead = self._seg_cell[seg] < 0
+        if dead.any():
+            raise ValueError(f"{name}: segment {int(seg[np.argmax(dead)])} has been destroyed")
+        return np.unique(seg)
+
+    def adapt_segments(
+        self,
+        segments: np.ndarray,
+        active_presynaptic: np.ndarray,
+        increment: float,
+        decrement: float,
+    ) -> None:
+        """Hebbian reinforcement: synapses onto active cells gain ``increment``, the others lose ``decrement``.
+
+        Permanences are clipped to [0, 1]; synapses that reach 0 are destroyed, and a
+        segment left with no synapse is destroyed too.  Segments are stamped as used.
+        """
+        seg = self._check_segments(segments)
+        if seg.size == 0:
+            return
+        active = as_index_array(active_presynaptic, "active_presynaptic", self.n_presynaptic)
+        slots, _ = self._slots_of_segments(seg)
+        pre = self._presynaptic_of_slots(slots)
+        flag = self._pre_flag
+        flag[active] = True
+        on = flag[pre]
+        flag[active] = False
+        delta = np.where(on, np.float32(increment), np.float32(-decrement))
+        self._apply_delta(slots, delta)
+        self._seg_last_used[seg] = self.timestep
+
+    def punish_segments(self, segments: np.ndarray, active_presynaptic: np.ndarray, decrement: float) -> None:
+        """Depress only the synapses of ``segments`` onto active cells by ``decrement``."""
+        seg = self._check_segments(segments)
+        if seg.size == 0:
+            return
+        active = as_index_array(active_presynaptic, "active_presynaptic", self.n_presynaptic)
+        slots, _ = self._slots_of_segments(seg)
+        pre = self._presynaptic_of_slots(slots)
+        flag = self._pre_flag
+        flag[active] = True
+        on = flag[pre]
+        flag[active] = False
+        slots = slots[on]
+        self._apply_delta(slots, np.full(slots.size, -np.float32(decrement), dtype=np.float32))
+
+    def _apply_delta(self, slots: np.ndarray, delta: np.ndarray) -> None:
+        if slots.size == 0:
+            return
+        p = np.clip(self._syn_perm[slots] + delta, 0.0, 1.0).astype(np.float32)
+        self._syn_perm[slots] = p
+        dead = slots[p <= 0.0]
+        if dead.size:
+            self._kill_synapses(dead)
+
+    def _kill_synapses(self, slots: np.ndarray) -> None:
+        owners = self._syn_seg[slots]
+        self._syn_seg[slots] = _DEAD
+        self._n_dead += slots.size
+        counts = np.bincount(owners, minlength=self._n_seg)
+        self._seg_nsyn[: self._n_seg] -= counts.astype(np.int32)
+        emptied = np.flatnonzero((counts > 0) & (self._seg_nsyn[: self._n_seg] == 0))
+        if emptied.size:
+            self._release_segments(emptied)
+
+    def grow_synapses(
+        self,
+        segments: np.ndarray,
+        candidates: np.ndarray | tuple[np.ndarray, np.ndarray],
+        max_new: np.ndarray | int,
+        initial_permanence: float,
+        rng: np.random.Generator,
+    ) -> int:
+        """Grow up to ``max_new[i]`` synapses on ``segments[i]`` to sampled candidate cells.
+
+        Parameters
+        ----------
+        segments : int array ``(m,)`` of live, distinct segments.
+        candidates : either one int array of presynaptic cells shared by all segments,
+            or a CSR pair ``(indptr (m+1,), indices)`` giving each segment its own list.
+        max_new : int or int array ``(m,)``: synapses to grow per segment (e.g.
+            ``sample_size - potential_overlap``); values <= 0 grow nothing.
+        initial_permanence : permanence of new synapses.
+        rng : random generator for the sampling.
+
+        Candidates already on a segment are skipped (no duplicate synapses); a segment
+        that would exceed ``max_synapses_per_segment`` first loses its weakest synapses.
+
+        Returns
+        -------
+        Number of synapses grown.
+        """
+        seg = np.asarray(segments, dtype=np.int64).reshape(-1) if np.size(segments) else np.zeros(0, np.int64)
+        m = seg.size
+        if m == 0:
+            return 0
+        if self._check_segments(segments).size != m:
+            raise ValueError("segments: duplicate segment ids in one grow_synapses call")
+        quota = np.broadcast_to(np.asarray(max_new, dtype=np.int64), (m,)).copy()
+        quota = np.minimum(np.maximum(quota, 0), self.max_synapses_per_segment)
+        if isinstance(candidates, tuple):
+            indptr, indices = (np.asarray(candidates[0], dtype=np.int64), candidates[1])
+            if indptr.size != m + 1:
+                raise ValueError(f"candidates: indptr has length {indptr.size}, expected {m + 1}")
+            cand = as_index_array(indices, "candidates", self.n_presynaptic)
+            row = np.repeat(np.arange(m, dtype=np.int64), np.diff(indptr))
+        else:
+            shared = np.unique(as_index_array(candidates, "candidates", self.n_presynaptic))
+            cand = np.tile(shared, m)
+            row = np.repeat(np.arange(m, dtype=np.int64), shared.size)
+        if cand.size == 0 or not quota.any():
+            return 0
+        # drop candidates already present on the segment (and duplicates within a row)
+        slots, owner = self._slots_of_segments(seg)
+        existing = owner.astype(np.int64) * self.n_presynaptic + self._presynaptic_of_slots(slots)
+        keys = seg[row] * self.n_presynaptic + cand
+        fresh = ~np.isin(keys, existing)
+        keys, idx = np.unique(keys[fresh], return_index=True)
+        row = row[fresh][idx]
+        cand = cand[fresh][idx]
+        chosen = sample_per_row(row, m, quota, rng)
+        row, cand = row[chosen], cand[chosen]
+        if row.size == 0:
+            return 0
+        n_new = np.bincount(row, minlength=m)
+        # make room on segments that would overflow
+        excess = self._seg_nsyn[seg] + n_new - self.max_synapses_per_segment
+        if np.any(excess > 0):
+            self._remove_weakest(seg, np.maximum(excess, 0), slots, owner)
+        self._append_synapses(seg[row].astype(np.int32), cand.astype(np.int32), initial_permanence)
+        np.add.at(self._seg_nsyn, seg, n_new.astype(np.int32))
+        self._seg_last_used[seg] = self.timestep
+        self._maybe_merge()
+        return int(row.size)
+
+    def _remove_weakest(self, seg: np.ndarray, excess: np.ndarray, slots: np.ndarray, owner: np.ndarray) -> None:
+        lookup = np.zeros(self._n_seg, dtype=np.int64)
+        lookup[seg] = excess
+        need = lookup[owner] > 0
+        slots, owner = slots[need], owner[need]
+        order = np.lexsort((self._syn_perm[slots], owner))
+        ranks = group_ranks(owner[order])
+        victims = slots[order][ranks < lookup[owner[order]]]
+        if victims.size:
+            owners = self._syn_seg[victims]
+            self._syn_seg[victims] = _DEAD
+            self._n_dead += victims.size
+            np.subtract.at(self._seg_nsyn, owners, 1)
+
+    def _append_synapses(self, seg: np.ndarray, pre: np.ndarray, permanence: float) -> None:
+        k = seg.size
+        end = self._n_total + k
+        self._syn_seg = _grow(self._syn_seg, end)
+        self._syn_perm = _grow(self._syn_perm, end)
+        n_pend = self._n_total - self._n_main
+        self._pend_pre = _grow(self._pend_pre, n_pend + k)
+        self._syn_seg[self._n_total : end] = seg
+        self._syn_perm[self._n_total : end] = np.float32(permanence)
+        self._pend_pre[n_pend : n_pend + k] = pre
+        self._n_total = end
+
+    # --------------------------------------------------------------- segments
+    def create_segments(self, cells: np.ndarray) -> np.ndarray:
+        """Create one new (empty) segment on each of ``cells``; return their ids (int32).
+
+        A cell already holding ``max_segments_per_cell`` segments first loses its least
+        recently used ones.  New segments are stamped with the current timestep.
+        """
+        cells = as_index_array(cells, "cells", self.n_cells)
+        if cells.size == 0:
+            return np.zeros(0, dtype=np.int32)
+        req = np.bincount(cells, minlength=self.n_cells)
+        over = self._cell_nseg + req - self.max_segments_per_cell
+        if np.any(over > 0):
+            self._evict_lru(np.maximum(over, 0))
+        k = cells.size
+        reuse = min(k, self._free.size)
+        ids = np.empty(k, dtype=np.int32)
+        ids[:reuse] = self._free[self._free.size - reuse :]
+        self._free = self._free[: self._free.size - reuse]
+        fresh = k - reuse
+        if fresh:
+            start = self._n_seg
+            self._n_seg += fresh
+            self._seg_cell = _grow(self._seg_cell, self._n_seg)
+            self._seg_last_used = _grow(self._seg_last_used, self._n_seg)
+            self._seg_nsyn = _grow(self._seg_nsyn, self._n_seg)
+            ids[reuse:] = np.arange(start, self._n_seg, dtype=np.int32)
+        self._seg_cell[ids] = cells.astype(np.int32)
+        self._seg_last_used[ids] = self.timestep
+        self._seg_nsyn[ids] = 0
+        self._cell_nseg += req.astype(np.int32)
+        return ids
+
+    def _evict_lru(self, excess_per_cell: np.ndarray) -> None:
+        cells = np.flatnonzero(excess_per_cell)
+        segs = np.flatnonzero(np.isin(self._seg_cell[: self._n_seg], cells))
+        owner = self._seg_cell[segs]
+        order = np.lexsort((segs, self._seg_last_used[segs], owner))
+        ranks = group_ranks(owner[order])
+        victims = segs[order][ranks < excess_per_cell[owner[order]]]
+        self.destroy_segments(victims)
+
+    def destroy_segments(self, segments: np.ndarray) -> None:
+        """Destroy segments and all their synapses."""
+        seg = self._check_segments(segments)
+        if seg.size == 0:
+            return
+        slots, _ = self._slots_of_segments(seg)
+        if slots.size:
+            self._syn_seg[slots] = _DEAD
+            self._n_dead += slots.size
+        self._release_segments(seg)
+
+    def _release_segments(self, seg: np.ndarray) -> None:
+        np.subtract.at(self._cell_nseg, self._seg_cell[seg], 1)
+        self._seg_cell[seg] = _DEAD
+        self._seg_nsyn[seg] = 0
+        self._free = np.concatenate([self._free, seg.astype(np.int32)])
+
+    # ----------------------------------------------------------------- merge
+    def _maybe_merge(self) -> None:
+        pending = self._n_total - self._n_main
+        if pending > max(self.min_merge, self.merge_fraction * self._n_main) or self._n_dead > max(
+            self.min_merge, self._n_main // 4
+        ):
+            self.compact()
+
+    def compact(self) -> None:
+        """Merge pending synapses into the sorted run and drop tombstones (linear time)."""
+        n_main, n_total = self._n_main, self._n_total
+        main_pre = np.repeat(np.arange(self.n_presynaptic, dtype=np.int32), np.diff(self._pre_ptr))
+        seg_main = self._syn_seg[:n_main]
+        keep = seg_main >= 0
+        pre_m, seg_m, perm_m = main_pre[keep], seg_main[keep], self._syn_perm[:n_main][keep]
+        pend_pre = self._pend_pre[: n_total - n_main]
+        seg_p = self._syn_seg[n_main:n_total]
+        keep_p = seg_p >= 0
+        pre_p, seg_p, perm_p = pend_pre[keep_p], seg_p[keep_p], self._syn_perm[n_main:n_total][keep_p]
+        if pre_p.size:
+            order = np.argsort(pre_p, kind="stable")
+            pre_p, seg_p, perm_p = pre_p[order], seg_p[order], perm_p[order]
+            at = np.searchsorted(pre_m, pre_p, side="right")
+            pre_m = np.insert(pre_m, at, pre_p)
+            seg_m = np.insert(seg_m, at, seg_p)
+            perm_m = np.insert(perm_m, at, perm_p)
+        self._set_sorted(pre_m, seg_m, perm_m)
+
+    def _set_sorted(self, pre: np.ndarray, seg: np.ndarray, perm: np.ndarray) -> None:
+        """Install synapses already sorted by presynaptic cell as the main run."""
+        n = seg.size
+        self._syn_seg = np.ascontiguousarray(seg, dtype=np.int32)
+        self._syn_perm = np.ascontiguousarray(perm, dtype=np.float32)
+        self._n_main = self._n_total = n
+        self._n_dead = 0
+        self._pend_pre = np.zeros(0, dtype=np.int32)
+        counts = np.bincount(pre, minlength=self.n_presynaptic)
+        self._pre_ptr = np.zeros(self.n_presynaptic + 1, dtype=np.int64)
+        np.cumsum(counts, out=self._pre_ptr[1:])
+        self._by_seg = radix_argsort_int32(self._syn_seg).astype(np.int32)
+        seg_counts = np.bincount(self._syn_seg, minlength=self._n_seg)
+        self._seg_ptr = np.zeros(self._n_seg + 1, dtype=np.int64)
+        np.cumsum(seg_counts, out=self._seg_ptr[1:])
+
+    # --------------------------------------------------- bulk build / arrays
+    @classmethod
+    def from_synapses(
+        cls,
+        n_cells: int,
+        n_presynaptic: int,
+        connected_threshold: float,
+        segment_cell: np.ndarray,
+        synapse_segment: np.ndarray,
+        synapse_presynaptic: np.ndarray,
+        synapse_permanence: np.ndarray,
+        **kwargs: object,
+    ) -> "DendriteStore":
+        """Build a store in bulk from flat arrays (segment ids index ``segment_cell``).
+
+        Duplicate (segment, presynaptic) pairs are rejected.
+        """
+        store = cls(n_cells, n_presynaptic, connected_threshold, **kwargs)  # type: ignore[arg-type]
+        seg_cell = as_index_array(segment_cell, "segment_cell", store.n_cells).astype(np.int32)
+        n_seg = seg_cell.size
+        sseg = as_index_array(synapse_segment, "synapse_segment", max(n_seg, 1)) if np.size(synapse_segment) else np.zeros(0, np.int64)
+        spre = as_index_array(synapse_presynaptic, "synapse_presynaptic", store.n_presynaptic) if np.size(synapse_presynaptic) else np.zeros(0, np.int64)
+        sperm = np.asarray(synapse_permanence, dtype=np.float32).reshape(-1)
+        if not (sseg.size == spre.size == sperm.size):
+            raise ValueError(
+                f"synapse arrays differ in length: segment {sseg.size}, presynaptic {spre.size}, permanence {sperm.size}"
+            )
+        if sperm.size and (sperm.min() < 0 or sperm.max() > 1 or not np.all(np.isfinite(sperm))):
+            raise ValueError("synapse_permanence: values must lie in [0, 1]")
+        key = sseg * store.n_presynaptic + spre
+        if np.unique(key).size != key.size:
+            raise ValueError("duplicate (segment, presynaptic) synapse pairs")
+        nsyn = np.bincount(sseg, minlength=n_seg).astype(np.int32)
+        if n_seg and nsyn.max(initial=0) > store.max_synapses_per_segment:
+            raise ValueError(
+                f"a segment holds {int(nsyn.max())} synapses, more than max_synapses_per_segment={store.max_synapses_per_segment}"
+            )
+        store._n_seg = n_seg
+        store._seg_cell = seg_cell.copy()
+        store._seg_last_used = np.zeros(n_seg, dtype=np.int32)
+        store._seg_nsyn = nsyn
+        store._cell_nseg = np.bincount(seg_cell, minlength=store.n_cells).astype(np.int32)
+        order = radix_argsort_int32(spre.astype(np.int32))
+        store._set_sorted(spre[order].astype(np.int32), sseg[order].astype(np.int32), sperm[order])
+        return store
+
+    def to_arrays(self, prefix: str = "") -> dict[str, np.ndarray]:
+        """Canonical arrays of the store (compacted first), for saving."""
+        self.compact()
+        main_pre = np.repeat(np.arange(self.n_presynaptic, dtype=np.int32), np.diff(self._pre_ptr))
+        return {
+            f"{prefix}shape": np.array(
+                [self.n_cells, self.n_presynaptic, self.max_segments_per_cell, self.max_synapses_per_segment, self.timestep],
+                dtype=np.int64,
+            ),
+            f"{prefix}connected_threshold": np.array([self.connected_threshold], dtype=np.float32),
+            f"{prefix}segment_cell": self.segment_cell.copy(),
+            f"{prefix}segment_last_used": self.segment_last_used.copy(),
+            f"{prefix}synapse_segment": self._syn_seg[: self._n_total].copy(),
+            f"{prefix}synapse_presynaptic": main_pre,
+            f"{prefix}synapse_permanence": self._syn_perm[: self._n_total].copy(),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str = "") -> "DendriteStore":
+        """Inverse of :meth:`to_arrays` (free segment ids are restored as free)."""
+        n_cells, n_pre, max_seg, max_syn, timestep = (int(v) for v in arrays[f"{prefix}shape"])
+        seg_cell = np.asarray(arrays[f"{prefix}segment_cell"], dtype=np.int32)
+        live = seg_cell >= 0
+        store = cls.from_synapses(
+            n_cells, n_pre, float(arrays[f"{prefix}connected_threshold"][0]),
+            np.where(live, seg_cell, 0), arrays[f"{prefix}synapse_segment"],
+            arrays[f"{prefix}synapse_presynaptic"], arrays[f"{prefix}synapse_permanence"],
+            max_segments_per_cell=max_seg, max_synapses_per_segment=max_syn,
+        )
+        dead = np.flatnonzero(~live).astype(np.int32)
+        if dead.size:
+            np.subtract.at(store._cell_nseg, 0, dead.size)
+            store._seg_cell[dead] = _DEAD
+            store._free = dead[::-1].copy()
+        store._seg_last_used = np.asarray(arrays[f"{prefix}segment_last_used"], dtype=np.int32).copy()
+        store.timestep = timestep
+        return store
+
+    def __repr__(self) -> str:
+        return (
+            f"DendriteStore(cells={self.n_cells}, presynaptic={self.n_presynaptic}, "
+            f"segments={self.n_segments}, synapses={self.n_synapses}, bytes={self.nbytes})"
+        )

@@ -1,0 +1,138 @@
+"""Event-driven sparse kernels shared by every dendrite store.
+
+These are the small, allocation-conscious numpy building blocks that
+:class:`columns.dendrites.DendriteStore` composes.  None of them loops in Python
+over segments, cells or columns: each is a fixed number of vectorised passes
+over the *touched* elements only (active synapses, learning segments).
+
+Conventions: index arrays are ``int32`` (cells, segments) or ``int64`` (synapse
+slots, which may exceed 2**31 in very large stores); permanences are ``float32``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "expand_ranges",
+    "group_ranks",
+    "as_index_array",
+    "mark",
+    "sample_per_row",
+    "radix_argsort_int32",
+]
+
+
+def as_index_array(values: object, name: str, upper: int) -> np.ndarray:
+    """Validate ``values`` as integer indices in ``[0, upper)`` and return them as int64.
+
+    Raises ``ValueError`` naming ``name`` and the offending value for floats,
+    negatives and out-of-range entries.
+    """
+    arr = np.asarray(values)
+    if arr.ndim != 1:
+        arr = arr.reshape(-1)
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    if arr.dtype.kind == "b":
+        raise ValueError(f"{name}: expected integer indices, got a boolean array (use np.flatnonzero)")
+    if arr.dtype.kind not in "iu":
+        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            raise ValueError(f"{name}: expected integer indices, got float array (dtype {arr.dtype})")
+        raise ValueError(f"{name}: expected integer indices, got dtype {arr.dtype}")
+    lo = arr.min()
+    hi = arr.max()
+    if lo < 0:
+        raise ValueError(f"{name}: negative index {int(lo)}")
+    if hi >= upper:
+        raise ValueError(f"{name}: index {int(hi)} out of range [0, {upper})")
+    return arr.astype(np.int64, copy=False)
+
+
+def expand_ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
+    """Concatenate ``arange(starts[i], stops[i])`` for all ``i`` without a Python loop.
+
+    Parameters
+    ----------
+    starts, stops : int arrays of equal shape ``(k,)`` with ``stops >= starts``.
+
+    Returns
+    -------
+    int64 array of length ``sum(stops - starts)``.
+    """
+    starts = np.asarray(starts, dtype=np.int64)
+    lengths = np.asarray(stops, dtype=np.int64) - starts
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    # offset of each range's first element inside the output
+    ends = np.cumsum(lengths)
+    shift = starts - (ends - lengths)
+    return np.arange(total, dtype=np.int64) + np.repeat(shift, lengths)
+
+
+def group_ranks(sorted_groups: np.ndarray) -> np.ndarray:
+    """Rank of each element inside its run, for an array already sorted by group.
+
+    ``group_ranks([3, 3, 5, 7, 7, 7]) -> [0, 1, 0, 0, 1, 2]``.
+    """
+    n = sorted_groups.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    lengths = np.diff(np.r_[starts, n])
+    return np.arange(n, dtype=np.int64) - np.repeat(starts, lengths)
+
+
+def mark(scratch: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Set ``scratch[indices] = True`` and return ``scratch`` (caller must clear it again)."""
+    scratch[indices] = True
+    return scratch
+
+
+def sample_per_row(
+    row_of_item: np.ndarray,
+    n_rows: int,
+    quota: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Choose up to ``quota[r]`` items uniformly without replacement from each row ``r``.
+
+    Parameters
+    ----------
+    row_of_item : int array ``(m,)``, the row each candidate item belongs to.
+    n_rows : number of rows.
+    quota : int array ``(n_rows,)``, how many items each row may keep.
+    rng : random generator.
+
+    Returns
+    -------
+    Boolean mask ``(m,)`` over the items, True for the chosen ones.
+    """
+    m = row_of_item.size
+    if m == 0:
+        return np.zeros(0, dtype=bool)
+    keys = rng.random(m)
+    order = np.lexsort((keys, row_of_item))
+    ranks = np.empty(m, dtype=np.int64)
+    ranks[order] = group_ranks(row_of_item[order])
+    return ranks < quota[row_of_item]
+
+
+def radix_argsort_int32(values: np.ndarray) -> np.ndarray:
+    """Stable argsort of non-negative int32 values in two 16-bit radix passes.
+
+    numpy sorts 16-bit keys with a linear-time radix sort, so two passes (low
+    half, then high half) give a stable O(n) argsort of 32-bit keys; it is
+    several times faster than a comparison sort on tens of millions of keys.
+    """
+    v = np.asarray(values)
+    if v.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    u = v.astype(np.uint32, copy=False)
+    low = (u & 0xFFFF).astype(np.uint16)
+    order = np.argsort(low, kind="stable")
+    if int(u.max()) > 0xFFFF:
+        high = (u[order] >> 16).astype(np.uint16)
+        order = order[np.argsort(high, kind="stable")]
+    return order
