@@ -1,0 +1,673 @@
+"""Configuration -> runtime objects, through builders registered per (category, kind).
+
+In the spirit of Nengo's builder: the config says *what*, a registered builder says *how*, and a
+new kind of world, layer or experiment is one function plus one ``@register_builder`` line, never
+an edit to a central ``if`` chain.
+
+Categories and the signature each builder is called with
+---------------------------------------------------------
+``world``       ``build(spec: WorldSpec, *, config: Config, seed: int) -> world``
+``region``      ``build(spec: RegionSpec, *, graph: networkx.Graph, config: Config, seed: int) -> region``
+``layer``       ``build(params: <layer params model>, *, n_columns: int, seed: int) -> layer``
+``plasticity``  ``build(column: ColumnSpec) -> rule``
+``topology``    ``build(spec: LateralSpec, n_columns: int, *, seed: int | None) -> networkx.Graph``
+``experiment``  ``run(config: Config, *, seed: int, progress: ProgressFactory, trial: int) -> dict``
+
+An experiment returns a JSON-able metrics dict; it may contain ``"table"`` (a list of row dicts
+printed by the CLI and written to metrics.csv) and ``"series"`` (``{name: {"x": [...], "y": [...],
+"xlabel": str, "ylabel": str, "loglog": bool}}`` or ``{name: [y, ...]}``, plotted with --plot).
+
+A builder may declare a pydantic ``params`` model; ``world.params`` / ``experiment.params`` of a
+config are then validated against it by :func:`regions.config.load_config`.
+
+Plug-ins are imported lazily, at the first lookup of their category: the modules named in
+:data:`PLUGIN_MODULES` (a missing module is tolerated and reported in the lookup error) and the
+entry points of group ``cortical_columns.plugins``.
+
+Example
+-------
+>>> from regions.config import LateralSpec
+>>> g = build_lateral_graph(LateralSpec(topology="cycle_graph"), 5)
+>>> sorted(g.degree)[:2]
+[(0, 2), (1, 2)]
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.types import PositiveInt
+
+from regions.config import Config, LateralSpec, networkx_generator_names
+
+if TYPE_CHECKING:  # pragma: no cover
+    import networkx as nx
+
+__all__ = [
+    "CATEGORIES",
+    "PLUGIN_MODULES",
+    "BuilderNotFoundError",
+    "Registration",
+    "register_builder",
+    "get_builder",
+    "get_params_model",
+    "registered_kinds",
+    "plugin_failures",
+    "ProgressFactory",
+    "build_lateral_graph",
+    "Network",
+    "build",
+    "load_network",
+    "run_experiment_trial",
+]
+
+CATEGORIES: tuple[str, ...] = ("world", "region", "layer", "plasticity", "topology", "experiment")
+
+#: Modules imported (once, lazily) before a category is looked up; absent modules are tolerated.
+PLUGIN_MODULES: dict[str, tuple[str, ...]] = {
+    "world": (
+        "regions.worlds",
+        "regions.worlds.feature_objects",
+        "regions.worlds.grid_objects",
+        "regions.worlds.digits",
+        "regions.worlds.arena",
+    ),
+    "region": ("regions.region",),
+    "layer": ("regions.region", "regions.layers"),
+    "plasticity": ("regions.plasticity", "regions.region"),
+    "topology": (),
+    "experiment": ("regions.experiments", "regions.dynamics", "regions.sweeps"),
+}
+ENTRY_POINT_GROUP = "cortical_columns.plugins"
+
+
+class BuilderNotFoundError(LookupError):
+    """No builder is registered for a (category, kind); the message says why and suggests kinds."""
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One registered builder: its kind, category, callable and optional params model."""
+
+    kind: str
+    category: str
+    builder: Callable[..., Any]
+    params_model: type[BaseModel] | None = None
+
+
+_REGISTRY: dict[str, dict[str, Registration]] = {c: {} for c in CATEGORIES}
+_PLUGINS_TRIED: set[str] = set()
+_PLUGIN_FAILURES: dict[str, str] = {}
+_ENTRY_POINTS_LOADED = False
+
+
+def _check_category(category: str) -> None:
+    if category not in CATEGORIES:
+        match = difflib.get_close_matches(str(category), CATEGORIES, n=1)
+        hint = f" (did you mean {match[0]!r}?)" if match else ""
+        raise ValueError(f"category must be one of {', '.join(CATEGORIES)}; got {category!r}{hint}")
+
+
+def register_builder(
+    kind: str, category: str, *, params: type[BaseModel] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorator registering ``fn`` as the builder of ``kind`` in ``category``.
+
+    Parameters
+    ----------
+    kind : the name used in configs, e.g. ``"touch_objects"``.
+    category : one of :data:`CATEGORIES`.
+    params : optional pydantic model validating the ``params`` block of that kind.
+
+    Registering a different function under a taken (category, kind) is a ``ValueError``;
+    re-registering the same qualified function (a module reload) replaces it.
+
+    >>> @register_builder("doc_example", "experiment")
+    ... def run(config, *, seed, progress, trial):
+    ...     return {"seed": seed}
+    >>> get_builder("experiment", "doc_example") is run
+    True
+    """
+    _check_category(category)
+    if not isinstance(kind, str) or not kind:
+        raise ValueError(f"kind must be a non-empty string, got {kind!r}")
+    if params is not None and not (isinstance(params, type) and issubclass(params, BaseModel)):
+        raise ValueError(f"params must be a pydantic model class, got {params!r}")
+
+    def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if not callable(fn):
+            raise ValueError(f"a builder must be callable, got {fn!r}")
+        old = _REGISTRY[category].get(kind)
+        if old is not None and _qualname(old.builder) != _qualname(fn):
+            raise ValueError(
+                f"{category} kind {kind!r} is already registered by {_qualname(old.builder)}"
+            )
+        _REGISTRY[category][kind] = Registration(kind, category, fn, params)
+        return fn
+
+    return decorator
+
+
+def _qualname(fn: Callable[..., Any]) -> str:
+    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def _load_plugins(category: str) -> None:
+    global _ENTRY_POINTS_LOADED
+    for module in PLUGIN_MODULES.get(category, ()):
+        if module in _PLUGINS_TRIED:
+            continue
+        _PLUGINS_TRIED.add(module)
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            missing = exc.name or ""
+            if module == missing or module.startswith(missing + "."):
+                _PLUGIN_FAILURES[module] = "not written yet (module not found)"
+            else:
+                _PLUGIN_FAILURES[module] = f"ImportError: {exc}"
+        except Exception as exc:  # a broken plug-in must not break other lookups
+            _PLUGIN_FAILURES[module] = f"{type(exc).__name__}: {exc}"
+    if not _ENTRY_POINTS_LOADED:
+        _ENTRY_POINTS_LOADED = True
+        from importlib.metadata import entry_points
+
+        for ep in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                ep.load()
+            except Exception as exc:
+                _PLUGIN_FAILURES[f"entry point {ep.name}"] = f"{type(exc).__name__}: {exc}"
+
+
+def reload_plugins() -> None:
+    """Forget which plug-in modules were tried, so the next lookup imports them again."""
+    global _ENTRY_POINTS_LOADED
+    _PLUGINS_TRIED.clear()
+    _PLUGIN_FAILURES.clear()
+    _ENTRY_POINTS_LOADED = False
+
+
+def plugin_failures() -> dict[str, str]:
+    """Plug-in modules that could not be imported so far, with the reason."""
+    return dict(_PLUGIN_FAILURES)
+
+
+def registered_kinds(category: str) -> list[str]:
+    """Sorted kinds registered in ``category`` (plug-ins imported first)."""
+    _check_category(category)
+    _load_plugins(category)
+    return sorted(_REGISTRY[category])
+
+
+def get_registration(category: str, kind: str) -> Registration:
+    """The :class:`Registration` of (category, kind); :class:`BuilderNotFoundError` if none."""
+    _check_category(category)
+    registry = _REGISTRY[category]
+    if kind not in registry:
+        _load_plugins(category)
+    if kind in registry:
+        return registry[kind]
+    known = sorted(registry)
+    match = difflib.get_close_matches(str(kind), known, n=1)
+    msg = f"unknown {category} kind {kind!r}"
+    if match:
+        msg += f" (did you mean {match[0]!r}?)"
+    msg += f"; registered: {', '.join(known)}" if known else f"; no {category} kinds are registered"
+    failures = [
+        f"{m}: {why}" for m, why in _PLUGIN_FAILURES.items() if m in PLUGIN_MODULES.get(category, ())
+    ]
+    if failures and not match:
+        msg += "; plug-in modules not available: " + "; ".join(failures)
+    raise BuilderNotFoundError(msg)
+
+
+def get_builder(category: str, kind: str) -> Callable[..., Any]:
+    """The builder registered for (category, kind).
+
+    Raises :class:`BuilderNotFoundError` with a did-you-mean suggestion, the registered kinds,
+    and which plug-in modules could not be imported.
+    """
+    return get_registration(category, kind).builder
+
+
+def get_params_model(category: str, kind: str) -> type[BaseModel] | None:
+    """The params model declared by (category, kind), or None (also when nothing is registered)."""
+    try:
+        return get_registration(category, kind).params_model
+    except BuilderNotFoundError:
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# progress
+# --------------------------------------------------------------------------------------------
+
+
+class _NullBar:
+    """A progress bar that shows nothing (same methods as tqdm's)."""
+
+    n = 0
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+
+    def set_postfix(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def set_description(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> _NullBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class ProgressFactory:
+    """Makes progress bars: tqdm when ``enabled``, else silent no-op bars.
+
+    ``bar = progress(total=50, desc="objects")`` gives an object with ``update(n)``,
+    ``set_postfix(**values)`` and ``close()`` (also a context manager);
+    ``progress.iterate(items, desc=...)`` wraps an iterable.  Picklable, so it travels to
+    worker processes (where it is disabled).
+    """
+
+    enabled: bool = False
+
+    @classmethod
+    def auto(cls, quiet: bool = False) -> ProgressFactory:
+        """Enabled when stderr is a terminal, not ``quiet`` and not under CI (``$CI`` unset)."""
+        try:
+            tty = sys.stderr.isatty()
+        except (AttributeError, ValueError):
+            tty = False
+        return cls(enabled=bool(tty and not quiet and not os.environ.get("CI")))
+
+    def __call__(self, total: int | None = None, desc: str = "", unit: str = "it", leave: bool = False) -> Any:
+        if not self.enabled:
+            return _NullBar()
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=desc, unit=unit, leave=leave, file=sys.stderr, dynamic_ncols=True)
+
+    def iterate(self, iterable: Iterable[Any], total: int | None = None, desc: str = "") -> Iterator[Any]:
+        """Yield from ``iterable`` while advancing a bar."""
+        if total is None and hasattr(iterable, "__len__"):
+            total = len(iterable)  # type: ignore[arg-type]
+        with self(total=total, desc=desc) as bar:
+            for item in iterable:
+                yield item
+                bar.update(1)
+
+
+# --------------------------------------------------------------------------------------------
+# topology
+# --------------------------------------------------------------------------------------------
+
+
+@register_builder("networkx", "topology")
+def _networkx_topology(spec: LateralSpec, n_columns: int, *, seed: int | None = None) -> nx.Graph:
+    import networkx as nx
+
+    name = spec.topology or ""
+    if name not in networkx_generator_names():
+        match = difflib.get_close_matches(name, sorted(networkx_generator_names()), n=1)
+        hint = f" (did you mean {match[0]!r}?)" if match else ""
+        raise ValueError(f"unknown networkx generator {name!r}{hint}")
+    generator = getattr(nx, name, None) or getattr(nx.generators, name)
+    kwargs = dict(spec.args)
+    try:
+        params = inspect.signature(generator).parameters
+    except (TypeError, ValueError):  # pragma: no cover - all networkx generators have signatures
+        params = {}
+    if params:
+        first = next(iter(params))
+        if first == "n" and "n" not in kwargs:
+            kwargs["n"] = n_columns
+        if "seed" in params and "seed" not in kwargs and seed is not None:
+            kwargs["seed"] = int(seed)
+        unknown = [k for k in kwargs if k not in params]
+        if unknown and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            hints = "".join(
+                f" (did you mean {m[0]!r}?)" for k in unknown[:1]
+                for m in [difflib.get_close_matches(k, list(params), n=1)] if m
+            )
+            raise ValueError(
+                f"{name}() has no argument {unknown[0]!r}{hints}; it takes {', '.join(params)}"
+            )
+    args_text = ", ".join(f"{k}={v!r}" for k, v in kwargs.items() if k != "seed")
+    try:
+        graph = generator(**kwargs)
+    except Exception as exc:  # networkx raises many types for bad arguments
+        raise ValueError(f"{name}({args_text}) failed: {type(exc).__name__}: {exc}") from None
+    if graph.is_directed():
+        graph = graph.to_undirected()
+    if graph.number_of_nodes() != n_columns:
+        raise ValueError(
+            f"{name}({args_text}) has {graph.number_of_nodes()} nodes but the region has "
+            f"{n_columns} columns"
+        )
+    graph = nx.convert_node_labels_to_integers(graph, ordering="default", label_attribute="label")
+    graph.remove_edges_from(list(nx.selfloop_edges(graph)))
+    if graph.is_multigraph():
+        graph = nx.Graph(graph)
+    graph.graph["topology"] = name
+    return graph
+
+
+@register_builder("edges", "topology")
+def _edge_list_topology(spec: LateralSpec, n_columns: int, *, seed: int | None = None) -> nx.Graph:
+    import networkx as nx
+
+    graph = nx.Graph(topology="edges")
+    graph.add_nodes_from(range(n_columns))
+    for u, v in spec.edges or ():
+        if not (0 <= u < n_columns and 0 <= v < n_columns):
+            raise ValueError(f"edge {[u, v]} names a column outside 0..{n_columns - 1}")
+        if u == v:
+            raise ValueError(f"edge {[u, v]} is a self-loop")
+        graph.add_edge(int(u), int(v))
+    return graph
+
+
+def build_lateral_graph(
+    spec: LateralSpec | Mapping[str, Any], n_columns: int, *, seed: int | None = None
+) -> nx.Graph:
+    """The lateral graph of a region's columns, nodes relabelled ``0..n_columns-1``.
+
+    Parameters
+    ----------
+    spec : a :class:`~regions.config.LateralSpec` (or a dict of one): a networkx generator name
+        with keyword ``args`` (``n`` defaults to ``n_columns``; ``seed`` to ``seed`` when the
+        generator takes one), or an explicit ``edges`` list.
+    n_columns : the region's column count; the graph must have exactly this many nodes.
+    seed : seed passed to random generators (``watts_strogatz_graph`` ...).
+
+    Node attributes of the generator survive (``block`` of ``stochastic_block_model``) and the
+    original label is kept in ``label`` (``(row, col)`` of ``grid_2d_graph``).
+
+    >>> g = build_lateral_graph({"topology": "grid_2d_graph", "args": {"m": 2, "n": 3}}, 6)
+    >>> g.number_of_nodes(), g.number_of_edges(), g.nodes[5]["label"]
+    (6, 7, (1, 2))
+    """
+    if isinstance(n_columns, bool) or not isinstance(n_columns, int) or n_columns <= 0:
+        raise ValueError(f"n_columns must be a positive integer, got {n_columns!r}")
+    if not isinstance(spec, LateralSpec):
+        spec = LateralSpec.model_validate(dict(spec))
+    kind = "edges" if spec.edges is not None else "networkx"
+    return get_builder("topology", kind)(spec, n_columns, seed=seed)
+
+
+# --------------------------------------------------------------------------------------------
+# network
+# --------------------------------------------------------------------------------------------
+
+
+def _derived_seed(seed: int, *key: int) -> int:
+    import numpy as np
+
+    return int(np.random.SeedSequence([int(seed), *key]).generate_state(1, dtype=np.uint32)[0])
+
+
+def run_experiment_trial(task: tuple[Config, int, int, bool]) -> dict[str, Any]:
+    """Run one trial ``(config, trial index, seed, progress enabled)`` of ``config.experiment``.
+
+    Module-level so that it pickles into worker processes; the runner is looked up there by kind.
+    """
+    config, trial, seed, progress_enabled = task
+    runner = get_builder("experiment", config.experiment.kind)
+    metrics = runner(config, seed=seed, progress=ProgressFactory(progress_enabled), trial=trial)
+    if not isinstance(metrics, dict):
+        raise TypeError(
+            f"experiment {config.experiment.kind!r} returned {type(metrics).__name__}, expected a dict"
+        )
+    return metrics
+
+
+@dataclass
+class Network:
+    """A configured network: lateral graphs and the region hierarchy now, runtime objects lazily.
+
+    Attributes
+    ----------
+    config : the validated configuration.
+    seed : the master seed (``config.seed``); every random choice derives from it.
+    lateral : region name -> lateral graph of its columns.
+    hierarchy : ``networkx.MultiDiGraph`` of regions; one edge per connection with attributes
+        ``kind``, ``source_layer``, ``target_layer`` (motor connections to the world end at node
+        ``"world"``).
+    """
+
+    config: Config
+    seed: int
+    lateral: dict[str, Any]
+    hierarchy: Any
+    _world: Any = field(default=None, repr=False)
+    _regions: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def world(self) -> Any:
+        """The world, built on first access by the registered ``world`` builder."""
+        if self._world is None:
+            spec = self.config.world
+            self._world = get_builder("world", spec.kind)(
+                spec, config=self.config, seed=_derived_seed(self.seed, 1)
+            )
+        return self._world
+
+    @property
+    def regions(self) -> dict[str, Any]:
+        """Region name -> runtime region, built on first access by the ``region`` builder."""
+        if self._regions is None:
+            built = {}
+            for i, spec in enumerate(self.config.regions):
+                kind = "default"
+                built[spec.name] = get_builder("region", kind)(
+                    spec, graph=self.lateral[spec.name], config=self.config,
+                    seed=_derived_seed(self.seed, 2, i),
+                )
+            self._regions = built
+        return self._regions
+
+    def run(
+        self,
+        *,
+        trials: int | None = None,
+        workers: int = 1,
+        scheduler: str | None = None,
+        progress: ProgressFactory | None = None,
+    ) -> list[dict[str, Any]]:
+        """Run ``config.experiment`` for every trial; one metrics dict per trial, in order.
+
+        Trial ``t`` gets the ``t``-th seed of ``numpy.random.SeedSequence(seed).spawn``, so
+        results do not depend on ``workers`` or ``scheduler``.
+        """
+        from regions.parallel import run_trials, trial_seeds
+
+        progress = progress or ProgressFactory()
+        n = int(trials if trials is not None else self.config.experiment.trials)
+        if n <= 0:
+            raise ValueError(f"trials must be a positive integer, got {trials!r}")
+        get_builder("experiment", self.config.experiment.kind)  # fail early, in this process
+        seeds = trial_seeds(self.seed, n)
+        inner = progress.enabled and workers == 1 and scheduler is None
+        tasks = [(self.config, t, s, inner) for t, s in enumerate(seeds)]
+        return run_trials(
+            run_experiment_trial, tasks, workers=workers, scheduler=scheduler,
+            progress=progress if n > 1 else None,
+        )
+
+    def save(self, path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> None:
+        """Write config and learned state to one checkpoint (see :mod:`regions.persist`).
+
+        Arrays come from every built region that offers ``state_arrays() -> dict[str, ndarray]``,
+        stored as ``"<region>/<name>"``.
+        """
+        from regions.persist import save_state
+
+        arrays: dict[str, Any] = {}
+        for name, region in (self._regions or {}).items():
+            getter = getattr(region, "state_arrays", None)
+            if getter is not None:
+                arrays.update({f"{name}/{k}": v for k, v in getter().items()})
+        save_state(path, self.config.resolved(), arrays, {"seed": self.seed, **dict(meta or {})})
+
+
+def build(config: Config) -> Network:
+    """Build the :class:`Network` described by ``config`` (lateral graphs and hierarchy now;
+    world and regions on first use, through their registered builders)."""
+    import networkx as nx
+
+    if not isinstance(config, Config):
+        raise ValueError(f"config must be a regions.config.Config, got {type(config).__name__}")
+    lateral = {
+        spec.name: build_lateral_graph(spec.lateral, spec.columns, seed=_derived_seed(config.seed, 0, i))
+        for i, spec in enumerate(config.regions)
+    }
+    hierarchy = nx.MultiDiGraph()
+    for spec in config.regions:
+        hierarchy.add_node(spec.name, columns=spec.columns)
+    for conn in config.connections:
+        hierarchy.add_edge(
+            conn.source, conn.target, kind=conn.kind,
+            source_layer=conn.source_layer, target_layer=conn.target_layer,
+        )
+    return Network(config=config, seed=config.seed, lateral=lateral, hierarchy=hierarchy)
+
+
+def load_network(path: str | os.PathLike[str]) -> Network:
+    """Rebuild a :class:`Network` saved by :meth:`Network.save` (regions restore their arrays
+    through ``load_state_arrays(arrays)`` when they offer it)."""
+    from regions.config import config_from_dict
+    from regions.persist import load_state
+
+    spec, arrays, _meta = load_state(path)
+    net = build(config_from_dict(spec))
+    if arrays:
+        for name, region in net.regions.items():
+            prefix = f"{name}/"
+            own = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+            loader = getattr(region, "load_state_arrays", None)
+            if own and loader is None:
+                raise ValueError(f"region {name!r} ({type(region).__name__}) cannot restore saved arrays")
+            if own:
+                loader(own)
+    return net
+
+
+# --------------------------------------------------------------------------------------------
+# built-in experiment: kernel benchmark
+# --------------------------------------------------------------------------------------------
+
+
+class KernelBenchmarkParams(BaseModel):
+    """Parameters of the ``kernel_benchmark`` experiment (quick mode by default).
+
+    A random :class:`columns.dendrites.DendriteStore` of ``n_cells`` cells with
+    ``segments_per_cell`` segments of ``synapses_per_segment`` synapses over ``n_presynaptic``
+    cells; ``compute_activity`` is timed ``repeats`` times on ``n_active`` random active cells.
+    For each factor in ``silent_factors`` the presynaptic space and every segment's synapses
+    grow by that factor with the added cells silent: the active synapses, and so the time,
+    should stay about the same.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    n_cells: PositiveInt = 2048
+    n_presynaptic: PositiveInt = 2048
+    segments_per_cell: PositiveInt = 4
+    synapses_per_segment: PositiveInt = 20
+    n_active: PositiveInt = 40
+    repeats: PositiveInt = 20
+    silent_factors: list[PositiveInt] = Field(default_factory=lambda: [1, 2])
+
+
+@register_builder("kernel_benchmark", "experiment", params=KernelBenchmarkParams)
+def run_kernel_benchmark(
+    config: Config, *, seed: int, progress: ProgressFactory, trial: int
+) -> dict[str, Any]:
+    """Time ``DendriteStore.compute_activity`` (ms per call) on random stores; see
+    :class:`KernelBenchmarkParams`."""
+    import numpy as np
+
+    try:
+        from columns.dendrites import DendriteStore
+    except ImportError as exc:
+        raise RuntimeError(
+            f"kernel_benchmark needs columns.dendrites.DendriteStore, which cannot be imported: {exc}"
+        ) from None
+    p = KernelBenchmarkParams.model_validate(config.experiment.params)
+    if p.n_active > p.n_presynaptic:
+        raise ValueError(
+            f"experiment.params.n_active ({p.n_active}) exceeds n_presynaptic ({p.n_presynaptic})"
+        )
+    rng = np.random.default_rng(seed)
+    rows: list[dict[str, Any]] = []
+    series: dict[str, Any] = {}
+    base_ms: float | None = None
+    bar = progress(total=len(p.silent_factors) * p.repeats, desc="compute_activity")
+    try:
+        for factor in p.silent_factors:
+            n_pre = p.n_presynaptic * factor
+            syn_per_seg = p.synapses_per_segment * factor
+            n_seg = p.n_cells * p.segments_per_cell
+            seg_cell = np.repeat(np.arange(p.n_cells, dtype=np.int32), p.segments_per_cell)
+            syn_seg = np.repeat(np.arange(n_seg, dtype=np.int64), syn_per_seg)
+            syn_pre = rng.integers(0, n_pre, size=syn_seg.size, dtype=np.int64)
+            key = np.unique(syn_seg * n_pre + syn_pre)  # drop duplicate (segment, cell) pairs
+            syn_seg, syn_pre = key // n_pre, key % n_pre
+            perm = rng.random(syn_seg.size, dtype=np.float32)
+            store = DendriteStore.from_synapses(
+                p.n_cells, n_pre, 0.5, seg_cell, syn_seg, syn_pre, perm,
+                max_synapses_per_segment=max(255, syn_per_seg),
+            )
+            times = []
+            touched = []
+            for _ in range(p.repeats):
+                # active cells drawn from the original (non-silent) presynaptic cells only
+                active = np.sort(rng.choice(p.n_presynaptic, size=p.n_active, replace=False))
+                t0 = time.perf_counter()
+                act = store.compute_activity(active)
+                times.append((time.perf_counter() - t0) * 1e3)
+                touched.append(act.n_active_synapses)
+                bar.update(1)
+            median = float(np.median(times))
+            base_ms = median if base_ms is None else base_ms
+            rows.append(
+                {
+                    "silent_factor": factor,
+                    "synapses": int(store.n_synapses),
+                    "active_synapses": float(np.mean(touched)),
+                    "store_bytes": int(store.nbytes),
+                    "median_ms": round(median, 4),
+                    "time_ratio": round(median / base_ms, 3) if base_ms else None,
+                }
+            )
+            series[f"compute_activity_ms_x{factor}"] = {
+                "x": list(range(1, p.repeats + 1)), "y": [round(t, 5) for t in times],
+                "xlabel": "repeat", "ylabel": "ms per call",
+            }
+    finally:
+        bar.close()
+    return {
+        "median_ms": rows[0]["median_ms"],
+        "synapses": rows[0]["synapses"],
+        "active_synapses": rows[0]["active_synapses"],
+        "time_ratio_at_max_factor": rows[-1]["time_ratio"],
+        "table": rows,
+        "series": series,
+    }

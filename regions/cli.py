@@ -1,0 +1,611 @@
+"""The ``cortical`` command: run / validate / describe / schema / avalanches.
+
+::
+
+    cortical run [CONFIG] [--set k=v ...] [--seed N] [--out DIR] [--plot] [--trials N]
+                 [--workers N] [--scheduler ADDRESS] [--quiet]
+    cortical validate CONFIG [--set k=v ...]
+    cortical describe CONFIG [--set k=v ...]
+    cortical schema
+    cortical avalanches CONFIG [run options]
+
+Exit codes: 0 success; 2 bad usage or a bad config (one line on stderr); 1 a failure while
+running (one line, ``--debug`` shows the traceback).  Heavy modules (experiments, matplotlib,
+networkx) are imported only by the subcommands that need them, so ``cortical --help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["main", "default_config_path", "describe_config", "estimate_budget"]
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad command-line usage detected after parsing (exit code 2)."""
+
+
+def default_config_path() -> Path:
+    """``configs/touch_objects.yaml`` in the repository root (the parent of the package dir)."""
+    return Path(__file__).resolve().parent.parent / "configs" / "touch_objects.yaml"
+
+
+# --------------------------------------------------------------------------------------------
+# argument parsing
+# --------------------------------------------------------------------------------------------
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that prints a one-line error (plus the usage line) and exits 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _make_parser() -> argparse.ArgumentParser:
+    from regions import __version__
+
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS,
+        help="show full tracebacks on failure",
+    )
+    overrides = argparse.ArgumentParser(add_help=False)
+    overrides.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config value (YAML value), e.g. --set regions[0].columns=4; repeatable",
+    )
+    run_opts = argparse.ArgumentParser(add_help=False)
+    run_opts.add_argument("--seed", type=_non_negative_int, help="master seed (overrides config seed)")
+    run_opts.add_argument("--out", metavar="DIR", help="results directory (default out/<config stem>)")
+    run_opts.add_argument("--plot", action="store_true", help="write PNG figures of the metric series")
+    run_opts.add_argument("--trials", type=_positive_int, help="number of trials (overrides experiment.trials)")
+    run_opts.add_argument("--workers", type=_positive_int, default=1, help="parallel trial processes (default 1)")
+    run_opts.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="run trials on a Dask scheduler (address, or 'local'); needs the 'dask' extra",
+    )
+    run_opts.add_argument("--quiet", action="store_true", help="no progress bars, no report table")
+
+    parser = _Parser(
+        prog="cortical",
+        description="Cortical-column networks from YAML: run experiments, validate and describe configs.",
+        parents=[debug],
+    )
+    parser.set_defaults(debug=False)
+    parser.add_argument("--version", action="version", version=f"cortical-columns {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser(
+        "run", parents=[debug, overrides, run_opts], help="run the experiment of a config",
+        description="Run a config's experiment and write metrics.json, metrics.csv, "
+        "resolved_config.yaml and seed into the output directory.",
+    )
+    p.add_argument("config", nargs="?", help="YAML config (default: configs/touch_objects.yaml)")
+
+    p = sub.add_parser("validate", parents=[debug, overrides], help="check a config; print 'ok' and a summary")
+    p.add_argument("config", help="YAML config")
+
+    p = sub.add_parser(
+        "describe", parents=[debug, overrides],
+        help="regions, layers, connections, lateral graph statistics and a memory budget",
+    )
+    p.add_argument("config", help="YAML config")
+
+    sub.add_parser("schema", parents=[debug], help="print the config JSON Schema")
+
+    p = sub.add_parser(
+        "avalanches", parents=[debug, overrides, run_opts],
+        help="run a critical_sweep experiment (avalanche statistics)",
+    )
+    p.add_argument("config", help="YAML config whose experiment kind is critical_sweep")
+    return parser
+
+
+# --------------------------------------------------------------------------------------------
+# entry point
+# --------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``cortical`` command line; returns the exit code."""
+    parser = _make_parser()
+    try:
+        args = parser.parse_args(list(argv) if argv is not None else None)
+    except SystemExit as exc:  # --help, --version, usage errors
+        return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    try:
+        handler = {
+            "run": _cmd_run,
+            "avalanches": _cmd_avalanches,
+            "validate": _cmd_validate,
+            "describe": _cmd_describe,
+            "schema": _cmd_schema,
+        }[args.command]
+        return handler(args)
+    except KeyboardInterrupt:
+        print("cortical: interrupted", file=sys.stderr)
+        return 130
+    except BaseException as exc:  # noqa: BLE001 - the CLI turns every failure into an exit code
+        if isinstance(exc, SystemExit):
+            raise
+        code = _exit_code(exc)
+        if args.debug:
+            traceback.print_exc()
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if code == EXIT_USAGE:
+            extra = ""
+            errors = getattr(exc, "errors", None)
+            if isinstance(errors, list) and len(errors) > 1:
+                extra = f" (and {len(errors) - 1} more; `cortical validate` lists them all)"
+            print(f"cortical: error: {text}{extra}", file=sys.stderr)
+        else:
+            hint = "" if args.debug else " (run with --debug for the traceback)"
+            print(f"cortical: error: {type(exc).__name__}: {text}{hint}", file=sys.stderr)
+        return code
+
+
+def _exit_code(exc: BaseException) -> int:
+    from regions.builder import BuilderNotFoundError
+    from regions.config import ConfigError
+    from regions.parallel import DaskUnavailableError
+
+    if isinstance(exc, (ConfigError, BuilderNotFoundError, DaskUnavailableError, UsageError)):
+        return EXIT_USAGE
+    return EXIT_FAILURE
+
+
+def _load(args: argparse.Namespace, extra: Sequence[str] = ()) -> Any:
+    from regions.config import ConfigError, load_config
+
+    path = args.config
+    if path is None:
+        default = default_config_path()
+        if not default.exists():
+            raise UsageError(
+                f"no CONFIG given and the default config {default} does not exist yet; "
+                "pass a config file, e.g. `cortical run my_config.yaml`"
+            )
+        path = str(default)
+    elif not os.path.exists(path):
+        raise ConfigError("file not found", source=path)
+    return path, load_config(path, list(args.overrides) + list(extra))
+
+
+# --------------------------------------------------------------------------------------------
+# validate / schema / describe
+# --------------------------------------------------------------------------------------------
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from regions.config import ConfigError
+
+    try:
+        _path, cfg = _load(args)
+    except ConfigError as exc:
+        for err in exc.errors:
+            print(f"cortical: error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    print("ok")
+    print(_summary(cfg))
+    return EXIT_OK
+
+
+def _summary(cfg: Any) -> str:
+    regions = ", ".join(f"{r.name} ({r.columns} column{'s' if r.columns != 1 else ''})" for r in cfg.regions)
+    n = len(cfg.connections)
+    return (
+        f"{len(cfg.regions)} region{'s' if len(cfg.regions) != 1 else ''}: {regions}; "
+        f"{n} connection{'s' if n != 1 else ''}; world {cfg.world.kind}; "
+        f"experiment {cfg.experiment.kind} x {cfg.experiment.trials} trial"
+        f"{'s' if cfg.experiment.trials != 1 else ''}; seed {cfg.seed}"
+    )
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from regions.config import config_json_schema
+
+    json.dump(config_json_schema(), sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return EXIT_OK
+
+
+_SYNAPSE_BYTES = 12  # DendriteStore: segment id + float32 permanence + index entry, 4 bytes each
+_SEGMENT_BYTES = 12  # owner cell, last-used step, synapse count (int32 each)
+_CELL_STATE_BYTES = 2  # active + predicted/winner flags (bool arrays)
+
+
+def estimate_budget(cfg: Any, lateral_degree: dict[str, float] | None = None) -> list[dict[str, Any]]:
+    """Estimated memory per region and layer after learning ``cfg.experiment`` (bytes).
+
+    Model (one learned (feature, location) pair = one sensation; P = n_objects x
+    features_per_object per column): L4 basal and apical: every one of the ``active_minicolumns``
+    winner cells grows one segment of ``sample_size`` synapses per pair; L1 (only with incoming
+    feedback): the same with the L1 sample size; L2/3 proximal: ``sdr_size`` cells x
+    ``proximal.sample_size`` synapses per pair; L2/3 distal: one internal segment per object cell
+    plus one per lateral neighbour (mean degree), ``distal.sample_size`` synapses each; L6: one
+    anchor segment per module per pair.  Synapses cost 12 bytes, segments 12, cells 2.
+    """
+    exp = cfg.experiment
+    pairs = exp.n_objects * exp.features_per_object
+    fed_back = {c.target for c in cfg.connections if c.kind == "feedback"}
+    rows = []
+    for region in cfg.regions:
+        col = region.column
+        k = region.columns
+        degree = (lateral_degree or {}).get(region.name, k - 1)
+        l4, l23, l6, l1 = col.L4, col.L23, col.L6, col.L1
+        layers = {
+            "L4": (l4.cells, 2 * pairs * l4.active_minicolumns, 2 * pairs * l4.active_minicolumns * l4.sample_size),
+            "L23": (
+                l23.cells,
+                exp.n_objects * l23.sdr_size * (2 + degree),
+                pairs * l23.sdr_size * l23.proximal.sample_size
+                + exp.n_objects * l23.sdr_size * (1 + degree) * l23.distal.sample_size,
+            ),
+            "L6": (l6.cells, pairs * l6.modules, pairs * l6.modules * l6.anchor_sample_size),
+            "L1": (
+                0,
+                pairs * l4.active_minicolumns if region.name in fed_back and l1.enabled else 0,
+                pairs * l4.active_minicolumns * l1.sample_size if region.name in fed_back and l1.enabled else 0,
+            ),
+        }
+        for layer, (cells, segments, synapses) in layers.items():
+            rows.append(
+                {
+                    "region": region.name,
+                    "layer": layer,
+                    "cells": int(cells * k),
+                    "segments": int(round(segments * k)),
+                    "synapses": int(round(synapses * k)),
+                    "bytes": int(round(k * (cells * _CELL_STATE_BYTES + segments * _SEGMENT_BYTES
+                                            + synapses * _SYNAPSE_BYTES))),
+                }
+            )
+    return rows
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def describe_config(cfg: Any, source: str = "") -> str:
+    """A human-readable description: regions, layers, connections, lateral graphs, budget."""
+    import networkx as nx
+
+    from regions.builder import build
+
+    net = build(cfg)
+    lines = [f"config {source}".rstrip() + f"  (seed {cfg.seed})"]
+    if cfg.description:
+        lines.append(f"  {cfg.description}")
+    exp = cfg.experiment
+    lines.append(
+        f"experiment {exp.kind}: {exp.n_objects} objects x {exp.features_per_object} features "
+        f"(pool {exp.n_features} features, {exp.n_locations} locations), {exp.trials} trial(s); "
+        f"world {cfg.world.kind}"
+    )
+    degrees: dict[str, float] = {}
+    for region in cfg.regions:
+        g = net.lateral[region.name]
+        deg = [d for _, d in g.degree()]
+        mean_deg = sum(deg) / len(deg) if deg else 0.0
+        degrees[region.name] = mean_deg
+        lat = region.lateral
+        topo = "edges list" if lat.edges is not None else lat.topology
+        if lat.args:
+            topo += "(" + ", ".join(f"{a}={v}" for a, v in lat.args.items()) + ")"
+        clustering = nx.average_clustering(g) if g.number_of_nodes() else 0.0
+        lines.append("")
+        lines.append(f"region {region.name}: {region.columns} column(s), plasticity {region.column.plasticity}")
+        lines.append(
+            f"  lateral {topo}: {g.number_of_nodes()} nodes, {g.number_of_edges()} edges, degree "
+            f"mean {mean_deg:.2f} (min {min(deg, default=0)}, max {max(deg, default=0)}), "
+            f"clustering {clustering:.3f}, {nx.number_connected_components(g)} component(s)"
+        )
+        col = region.column
+        l4, l23, l6 = col.L4, col.L23, col.L6
+        table = [
+            ("L4", l4.cells, f"{l4.minicolumns} minicolumns x {l4.cells_per_minicolumn} cells, "
+                  f"{l4.active_minicolumns} active; thresholds basal {l4.basal_threshold} / apical "
+                  f"{l4.apical_threshold} / reduced {l4.reduced_basal_threshold}, sample {l4.sample_size}"),
+            ("L23", l23.cells, f"{l23.sdr_size} active; proximal {l23.proximal.threshold}/"
+                   f"{l23.proximal.sample_size}, distal {l23.distal.threshold}/{l23.distal.sample_size}, "
+                   f"inertia {l23.inertia:g}, settle <= {l23.settle_max_iterations}"),
+            ("L6", l6.cells, f"{l6.modules} grid modules x {l6.cells_per_axis}x{l6.cells_per_axis} cells, "
+                  f"scale {l6.scale:g}, anchoring threshold {l6.anchoring_threshold}"),
+            ("L5", None, f"policy {col.L5.policy}"),
+            ("L1", None, f"apical feedback {'on' if col.L1.enabled else 'off'}, threshold "
+                  f"{col.L1.threshold}/{col.L1.sample_size}"),
+        ]
+        lines.append(f"  {'layer':<6}{'cells/column':>13}{'cells':>11}  details")
+        for name, cells, details in table:
+            per = f"{cells:,}" if cells is not None else "-"
+            total = f"{cells * region.columns:,}" if cells is not None else "-"
+            lines.append(f"  {name:<6}{per:>13}{total:>11}  {details}")
+    lines.append("")
+    if cfg.connections:
+        lines.append("connections:")
+        for conn in cfg.connections:
+            target = conn.target if conn.target_layer is None else f"{conn.target}.{conn.target_layer}"
+            lines.append(f"  {conn.kind:<12}{conn.source}.{conn.source_layer} -> {target}")
+    else:
+        lines.append("connections: none")
+    rows = estimate_budget(cfg, degrees)
+    lines.append("")
+    lines.append(
+        f"budget (estimate after learning {exp.n_objects} x {exp.features_per_object} pairs per column):"
+    )
+    lines.append(f"  {'region':<12}{'layer':<6}{'cells':>12}{'segments':>12}{'synapses':>14}{'memory':>12}")
+    for row in rows:
+        lines.append(
+            f"  {row['region']:<12}{row['layer']:<6}{row['cells']:>12,}{row['segments']:>12,}"
+            f"{row['synapses']:>14,}{_human_bytes(row['bytes']):>12}"
+        )
+    total_bytes = sum(r["bytes"] for r in rows)
+    lines.append(
+        f"  {'total':<18}{sum(r['cells'] for r in rows):>12,}{sum(r['segments'] for r in rows):>12,}"
+        f"{sum(r['synapses'] for r in rows):>14,}{_human_bytes(total_bytes):>12}  ({total_bytes:,} bytes)"
+    )
+    return "\n".join(lines)
+
+
+def _cmd_describe(args: argparse.Namespace) -> int:
+    path, cfg = _load(args)
+    print(describe_config(cfg, path))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------------------------
+# run / avalanches
+# --------------------------------------------------------------------------------------------
+
+
+def _cmd_avalanches(args: argparse.Namespace) -> int:
+    return _cmd_run(args, require_kind="critical_sweep")
+
+
+def _run_overrides(args: argparse.Namespace) -> list[str]:
+    extra = []
+    if args.seed is not None:
+        extra.append(f"seed={args.seed}")
+    if args.trials is not None:
+        extra.append(f"experiment.trials={args.trials}")
+    return extra
+
+
+def _cmd_run(args: argparse.Namespace, require_kind: str | None = None) -> int:
+    from regions.builder import ProgressFactory, build, get_builder
+
+    path, cfg = _load(args, _run_overrides(args))
+    if require_kind is not None and cfg.experiment.kind != require_kind:
+        raise UsageError(
+            f"{path}: experiment.kind: `cortical {args.command}` needs an experiment of kind "
+            f"{require_kind!r}, got {cfg.experiment.kind!r}"
+        )
+    plot = bool(args.plot or cfg.output.plot)
+    if plot:
+        try:
+            import matplotlib  # noqa: F401
+        except ImportError:
+            raise UsageError(
+                "--plot needs matplotlib, which is not installed: pip install 'cortical-columns[plot]'"
+            ) from None
+    get_builder("experiment", cfg.experiment.kind)  # unknown kinds fail before any work
+    out = Path(args.out or cfg.output.dir or Path("out") / Path(path).stem)
+    progress = ProgressFactory.auto(quiet=args.quiet)
+    net = build(cfg)
+    results = net.run(workers=args.workers, scheduler=args.scheduler, progress=progress)
+
+    from regions.parallel import trial_seeds
+
+    seeds = trial_seeds(cfg.seed, len(results))
+    files = write_results(out, cfg, results, seeds)
+    if plot:
+        files += write_plots(out, results)
+    if not args.quiet:
+        print(format_report(cfg, results))
+        print(f"results: {', '.join(str(f) for f in files)}")
+    return EXIT_OK
+
+
+def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: v for k, v in metrics.items()
+        if k not in ("table", "series") and (v is None or isinstance(v, (int, float, str, bool)))
+    }
+
+
+def _summary_stats(results: list[dict[str, Any]]) -> dict[str, Any]:
+    keys: list[str] = []
+    for metrics in results:
+        keys += [k for k in _scalars(metrics) if k not in keys]
+    summary: dict[str, Any] = {}
+    for key in keys:
+        values = [m.get(key) for m in results]
+        numbers = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        if len(numbers) == len(values) and numbers:
+            mean = sum(numbers) / len(numbers)
+            std = math.sqrt(sum((x - mean) ** 2 for x in numbers) / len(numbers))
+            summary[key] = {"mean": mean, "std": std, "min": min(numbers), "max": max(numbers)}
+        else:
+            summary[key] = {"values": values}
+    return summary
+
+
+def _table_rows(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    rows = []
+    for trial, metrics in enumerate(results):
+        table = metrics.get("table")
+        if isinstance(table, list) and table:
+            rows += [{"trial": trial, **row} for row in table if isinstance(row, dict)]
+        else:
+            rows.append({"trial": trial, **_scalars(metrics)})
+    return rows
+
+
+def write_results(out: Path, cfg: Any, results: list[dict[str, Any]], seeds: list[int]) -> list[Path]:
+    """Write metrics.json, metrics.csv, resolved_config.yaml and seed into ``out``."""
+    import yaml
+
+    out.mkdir(parents=True, exist_ok=True)
+    payload = {
+        "experiment": cfg.experiment.kind,
+        "seed": cfg.seed,
+        "trials": [{"trial": t, "seed": s, **m} for t, (s, m) in enumerate(zip(seeds, results))],
+        "summary": _summary_stats(results),
+    }
+    files = [out / "metrics.json", out / "metrics.csv", out / "resolved_config.yaml", out / "seed"]
+    files[0].write_text(json.dumps(payload, indent=2, default=_json_default) + "\n")
+    rows = _table_rows(results)
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k in row if k not in columns]
+    with open(files[1], "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: _csv_value(row.get(k)) for k in columns})
+    files[2].write_text(yaml.safe_dump(cfg.resolved(), sort_keys=False))
+    files[3].write_text(f"{cfg.seed}\n")
+    return files
+
+
+def _json_default(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"metrics value of type {type(value).__name__} is not JSON-serialisable")
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, default=_json_default)
+    return value
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if value is None:
+        return "-"
+    return str(value)
+
+
+def format_report(cfg: Any, results: list[dict[str, Any]]) -> str:
+    """The concise report printed by ``cortical run``: the metrics table and a summary."""
+    lines = [f"{cfg.experiment.kind}: {len(results)} trial(s), seed {cfg.seed}"]
+    rows = _table_rows(results)
+    has_table = any(isinstance(m.get("table"), list) and m.get("table") for m in results)
+    if has_table:
+        columns: list[str] = []
+        for row in rows:
+            columns += [k for k in row if k not in columns]
+        if len(results) == 1:
+            columns.remove("trial")
+        cells = [[_fmt(row.get(c)) for c in columns] for row in rows]
+        widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+        lines.append("  ".join(c.rjust(w) for c, w in zip(columns, widths)))
+        lines += ["  ".join(v.rjust(w) for v, w in zip(r, widths)) for r in cells]
+    summary = _summary_stats(results)
+    if summary:
+        width = max(len(k) for k in summary)
+        for key, stats in summary.items():
+            if "mean" in stats:
+                text = _fmt(stats["mean"])
+                if len(results) > 1:
+                    text += f" ± {_fmt(stats['std'])} (min {_fmt(stats['min'])}, max {_fmt(stats['max'])})"
+            else:
+                text = ", ".join(_fmt(v) for v in stats["values"])
+            lines.append(f"{key.ljust(width)}  {text}")
+    return "\n".join(lines)
+
+
+def write_plots(out: Path, results: list[dict[str, Any]]) -> list[Path]:
+    """One PNG per metrics series (all trials overlaid); returns the files written."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names: list[str] = []
+    for metrics in results:
+        series = metrics.get("series") or {}
+        names += [k for k in series if k not in names]
+    files = []
+    for name in names:
+        fig, ax = plt.subplots(figsize=(6, 4))
+        xlabel = ylabel = ""
+        loglog = False
+        for trial, metrics in enumerate(results):
+            item = (metrics.get("series") or {}).get(name)
+            if item is None:
+                continue
+            if isinstance(item, dict):
+                y = list(item.get("y", []))
+                x = list(item.get("x", range(len(y))))
+                xlabel, ylabel = item.get("xlabel", xlabel), item.get("ylabel", ylabel)
+                loglog = bool(item.get("loglog", loglog))
+            else:
+                y = list(item)
+                x = list(range(len(y)))
+            ax.plot(x, y, marker="." if len(y) < 50 else None, label=f"trial {trial}")
+        if loglog:
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+        ax.set_title(name)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        if len(results) > 1:
+            ax.legend()
+        fig.tight_layout()
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+        path = out / f"{safe}.png"
+        fig.savefig(path, dpi=100)
+        plt.close(fig)
+        files.append(path)
+    return files
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
