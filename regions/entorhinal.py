@@ -270,10 +270,19 @@ class CoordinateFrame:
         ``positions``: ``(n, 2)`` or ``(2,)``; returns a list of n sorted index arrays.
         """
         x = _positions(positions, "positions").reshape(-1, 2)
-        modules = self.grid_modules(max(1, x.shape[0]))
-        if x.shape[0] == 0:
+        return self.grid_code_of_phases(self.encode(x))
+
+    def grid_code_of_phases(self, phases: ArrayLike) -> list[NDArray[np.int32]]:
+        """Grid-cell SDRs of phase codes ``(n, n_modules, 2)`` (one bump per module each)."""
+        phase_array = np.asarray(phases, dtype=np.float64)
+        if phase_array.ndim != 3 or phase_array.shape[1:] != (self.n_modules, 2):
+            raise ValueError(
+                f"phases must have shape (n, {self.n_modules}, 2), got {phase_array.shape}"
+            )
+        if phase_array.shape[0] == 0:
             return []
-        modules.set_bumps(self.encode(x))
+        modules = self.grid_modules(phase_array.shape[0])
+        modules.set_bumps(phase_array)
         return modules.cell_activity_per_column()
 
     def place_cells(
