@@ -331,7 +331,10 @@ def _networkx_topology(spec: LateralSpec, n_columns: int, *, seed: int | None = 
     generator = getattr(nx, name, None) or getattr(nx.generators, name)
     kwargs = dict(spec.args)
     try:
-        params = inspect.signature(generator).parameters
+        signature = inspect.signature(getattr(generator, "orig_func", generator))
+        params = {
+            k: v for k, v in signature.parameters.items() if k not in ("backend", "backend_kwargs")
+        }
     except (TypeError, ValueError):  # pragma: no cover - all networkx generators have signatures
         params = {}
     if params:

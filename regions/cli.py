@@ -104,7 +104,6 @@ def _make_parser() -> argparse.ArgumentParser:
         description="Cortical-column networks from YAML: run experiments, validate and describe configs.",
         parents=[debug],
     )
-    parser.set_defaults(debug=False)
     parser.add_argument("--version", action="version", version=f"cortical-columns {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -163,7 +162,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, SystemExit):
             raise
         code = _exit_code(exc)
-        if args.debug:
+        debug = bool(getattr(args, "debug", False))
+        if debug:
             traceback.print_exc()
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if code == EXIT_USAGE:
@@ -173,7 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 extra = f" (and {len(errors) - 1} more; `cortical validate` lists them all)"
             print(f"cortical: error: {text}{extra}", file=sys.stderr)
         else:
-            hint = "" if args.debug else " (run with --debug for the traceback)"
+            hint = "" if debug else " (run with --debug for the traceback)"
             print(f"cortical: error: {type(exc).__name__}: {text}{hint}", file=sys.stderr)
         return code
 

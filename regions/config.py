@@ -1078,7 +1078,7 @@ def _read_yaml(path: str) -> tuple[Any, dict[KeyPath, Origin]]:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        problem = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        problem = ": ".join(str(p) for p in (exc.context, exc.problem) if p)
         raise ConfigError(f"invalid YAML: {problem}", source=path, line=line) from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"invalid YAML: {exc}", source=path) from None

@@ -58,7 +58,7 @@ def _checksum(header_bytes: bytes, arrays: list[tuple[str, np.ndarray]]) -> byte
         meta = json.dumps([name, arr.dtype.str, list(arr.shape)]).encode()
         digest.update(len(meta).to_bytes(8, "little"))
         digest.update(meta)
-        data = np.ascontiguousarray(arr)
+        data = np.asarray(arr, order="C")
         digest.update(memoryview(data.reshape(-1).view(np.uint8)) if data.size else b"")
     return digest.digest()
 
@@ -92,7 +92,7 @@ def _check_inputs(
 
 def _write_member(archive: zipfile.ZipFile, name: str, arr: np.ndarray) -> None:
     with archive.open(name + ".npy", "w", force_zip64=True) as member:
-        np.lib.format.write_array(member, np.ascontiguousarray(arr), allow_pickle=False)
+        np.lib.format.write_array(member, np.asarray(arr, order="C"), allow_pickle=False)
 
 
 def save_state(

@@ -1,0 +1,170 @@
+"""The cortical command line end to end: exit codes, outputs, messages."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from regions import cli
+from regions.cli import main
+from regions.config import Config, load_config
+
+TINY = """
+seed: 11
+description: tiny kernel benchmark
+regions:
+  - name: V1
+    columns: 4
+    lateral: {topology: cycle_graph}
+  - name: V2
+    columns: 2
+connections:
+  - {kind: feedforward, source: V1, target: V2}
+  - {kind: feedback, source: V2, target: V1}
+experiment:
+  kind: kernel_benchmark
+  params: {n_cells: 128, n_presynaptic: 128, segments_per_cell: 2, synapses_per_segment: 10,
+           n_active: 8, repeats: 2, silent_factors: [1, 2]}
+"""
+
+
+@pytest.fixture
+def tiny(tmp_path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(textwrap.dedent(TINY).lstrip())
+    return path
+
+
+def test_schema_is_json(capsys):
+    assert main(["schema"]) == 0
+    schema = json.loads(capsys.readouterr().out)
+    assert schema["type"] == "object" and "regions" in schema["properties"]
+
+
+def test_validate_ok_and_summary(tiny, capsys):
+    assert main(["validate", str(tiny)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "ok"
+    assert out[1].startswith("2 regions: V1 (4 columns), V2 (2 columns); 2 connections")
+    assert "experiment kernel_benchmark" in out[1]
+
+
+def test_validate_lists_every_error_with_its_line(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("regions:\n  - name: V1\n    colums: 4\n  - name: V2\n    columns: -1\n")
+    assert main(["validate", str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        f"cortical: error: {bad}:3: regions[0]: unknown key 'colums' (did you mean 'columns'?)",
+        f"cortical: error: {bad}:5: regions[1].columns: must be a positive integer, got -1",
+    ]
+
+
+def test_describe_shows_layers_graph_and_budget(tiny, capsys):
+    assert main(["describe", str(tiny), "--set", "regions[0].columns=5"]) == 0
+    out = capsys.readouterr().out
+    assert "region V1: 5 column(s)" in out
+    assert "lateral cycle_graph: 5 nodes, 5 edges, degree mean 2.00 (min 2, max 2), clustering 0.000" in out
+    assert "L4            2,400     12,000" in out  # 150 x 16 cells per column, 5 columns
+    assert "feedforward V1.L23 -> V2.L4" in out and "feedback    V2.L23 -> V1.L1" in out
+    total = [line for line in out.splitlines() if line.strip().startswith("total")][0]
+    assert total.rstrip().endswith("bytes)")
+
+
+def test_budget_grows_with_objects(tiny):
+    small = cli.estimate_budget(load_config(tiny))
+    large = cli.estimate_budget(load_config(tiny, ["experiment.n_objects=100"]))
+    assert sum(r["bytes"] for r in large) > sum(r["bytes"] for r in small)
+    assert sum(r["synapses"] for r in large) == pytest.approx(2 * sum(r["synapses"] for r in small), rel=0.05)
+
+
+def test_run_writes_results(tiny, tmp_path, capsys):
+    out_dir = tmp_path / "results"
+    assert main(["run", str(tiny), "--out", str(out_dir), "--quiet", "--seed", "5"]) == 0
+    assert capsys.readouterr().out == ""  # --quiet
+    assert sorted(p.name for p in out_dir.iterdir()) == ["metrics.csv", "metrics.json", "resolved_config.yaml", "seed"]
+    metrics = json.loads((out_dir / "metrics.json").read_text())
+    assert metrics["experiment"] == "kernel_benchmark" and metrics["seed"] == 5
+    assert len(metrics["trials"]) == 1 and metrics["trials"][0]["synapses"] > 0
+    assert (out_dir / "seed").read_text().strip() == "5"
+    resolved = yaml.safe_load((out_dir / "resolved_config.yaml").read_text())
+    assert Config.model_validate(resolved) == load_config(tiny, ["seed=5"])
+    header = (out_dir / "metrics.csv").read_text().splitlines()[0]
+    assert header.startswith("trial,silent_factor,synapses")
+
+
+def test_run_report_and_trials_in_parallel_match_serial(tiny, tmp_path, capsys):
+    assert main(["run", str(tiny), "--out", str(tmp_path / "a"), "--trials", "2"]) == 0
+    report = capsys.readouterr().out
+    assert report.startswith("kernel_benchmark: 2 trial(s), seed 11")
+    assert "median_ms" in report and "silent_factor" in report
+    assert main(["run", str(tiny), "--out", str(tmp_path / "b"), "--trials", "2", "--workers", "2", "--quiet"]) == 0
+    a = json.loads((tmp_path / "a" / "metrics.json").read_text())["trials"]
+    b = json.loads((tmp_path / "b" / "metrics.json").read_text())["trials"]
+    # timings differ from run to run; everything the seed decides is identical
+    assert [(t["seed"], t["synapses"], t["active_synapses"]) for t in a] == [
+        (t["seed"], t["synapses"], t["active_synapses"]) for t in b
+    ]
+    assert a[0]["seed"] != a[1]["seed"]
+
+
+def test_run_plot_writes_png(tiny, tmp_path):
+    pytest.importorskip("matplotlib")
+    out_dir = tmp_path / "plots"
+    assert main(["run", str(tiny), "--out", str(out_dir), "--plot", "--quiet"]) == 0
+    pngs = sorted(p.name for p in out_dir.glob("*.png"))
+    assert pngs == ["compute_activity_ms_x1.png", "compute_activity_ms_x2.png"]
+    assert (out_dir / pngs[0]).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_bad_config_exits_2_with_one_line(tiny, capsys):
+    assert main(["run", str(tiny), "--set", "regions[0].column.L23.cells=-4"]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        "cortical: error: --set regions[0].column.L23.cells=-4: regions[0].column.L23.cells: "
+        "must be a positive integer, got -4\n"
+    )
+
+
+def test_unknown_experiment_kind_exits_2(tiny, capsys):
+    assert main(["run", str(tiny), "--set", "experiment.kind=kernel_benchmrk"]) == 2
+    assert "did you mean 'kernel_benchmark'" in capsys.readouterr().err
+
+
+def test_usage_errors_exit_2(tiny, tmp_path, capsys, monkeypatch):
+    assert main(["run", str(tiny), "--workers", "0"]) == 2
+    assert main(["frobnicate"]) == 2
+    assert main(["validate", str(tmp_path / "missing.yaml")]) == 2
+    assert main(["avalanches", str(tiny)]) == 2
+    assert "needs an experiment of kind 'critical_sweep'" in capsys.readouterr().err
+    monkeypatch.setattr(cli, "default_config_path", lambda: tmp_path / "configs" / "touch_objects.yaml")
+    assert main(["run"]) == 2
+    assert "does not exist yet" in capsys.readouterr().err
+
+
+def test_runtime_failure_exits_1_with_hint(tiny, tmp_path, capsys):
+    argv = ["run", str(tiny), "--out", str(tmp_path / "x"), "--quiet", "--set", "experiment.params.n_active=1000"]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "exceeds n_presynaptic" in err and "--debug" in err
+    assert main(["--debug", *argv]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_console_script_in_a_subprocess(tiny):
+    run = subprocess.run(
+        [sys.executable, "-m", "regions.cli", "validate", str(tiny), "--set", "regions[0].columns=x"],
+        capture_output=True, text=True, check=False,
+    )
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.strip() == (
+        "cortical: error: --set regions[0].columns=x: regions[0].columns: must be an integer, got 'x'"
+    )
+    run = subprocess.run([sys.executable, "-m", "regions.cli", "--help"], capture_output=True, text=True)
+    assert run.returncode == 0 and "validate" in run.stdout
