@@ -121,7 +121,7 @@ def run_trials(
                             results[i] = future.result()
                         except BaseException as exc:
                             if hasattr(exc, "add_note"):
-                                exc.add_note(f"in trial {i} (task {items[i]!r:.80})")
+                                exc.add_note(_note(i, items[i]))
                             raise
                         if bar is not None:
                             bar.update(1)
@@ -141,5 +141,13 @@ def _call(fn: Callable[[Any], Any], item: Any, index: int) -> Any:
     try:
         return fn(item)
     except Exception as exc:
-        exc.add_note(f"in trial {index} (task {item!r:.80})")
+        exc.add_note(_note(index, item))
         raise
+
+
+def _note(index: int, item: Any) -> str:
+    if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+        return f"in trial {index} (seed {int(item)})"
+    if isinstance(item, tuple) and len(item) >= 3 and isinstance(item[2], (int, np.integer)):
+        return f"in trial {index} (seed {int(item[2])})"  # (config, trial, seed, ...) tasks
+    return f"in trial {index}"

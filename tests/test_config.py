@@ -380,3 +380,29 @@ def test_build_makes_graphs_and_hierarchy():
     net = build(cfg)
     assert net.lateral["V1"].number_of_edges() == 5 and net.lateral["V2"].number_of_nodes() == 1
     assert list(net.hierarchy.edges(data="kind")) == [("V1", "V2", "feedforward")]
+
+
+def test_schema_example_is_valid_and_complete():
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(__file__).resolve().parent.parent / "configs" / "schema_example.yaml"
+    cfg = load_config(path)
+    raw = yaml.safe_load(path.read_text())
+
+    def missing(resolved, written, where=""):
+        out = []
+        for key, value in resolved.items():
+            if key == "edges":  # the alternative to `topology`, shown as a comment
+                continue
+            if key not in written:
+                out.append(f"{where}{key}")
+            elif isinstance(value, dict) and isinstance(written[key], dict) and key != "params":
+                out += missing(value, written[key], f"{where}{key}.")
+        return out
+
+    resolved = cfg.resolved()
+    resolved["regions"], raw_region = resolved["regions"][0], raw["regions"][0]
+    raw = {**raw, "regions": raw_region}
+    assert missing(resolved, raw) == []

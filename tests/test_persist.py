@@ -175,3 +175,15 @@ def test_failure_mid_write_leaves_the_old_file_and_no_temp(tmp_path, monkeypatch
     monkeypatch.setattr(persist, "_write_member", real)
     _spec, arrays, _meta = load_state(path)
     assert_same(sample_arrays(0), arrays)
+
+
+def test_network_save_and_load_keep_the_config(tmp_path):
+    from regions.builder import build, load_network
+    from regions.config import config_from_dict
+
+    cfg = config_from_dict({"seed": 9, "regions": [{"name": "V1", "columns": 3}]})
+    path = tmp_path / "net.npz"
+    build(cfg).save(path, meta={"note": "untrained"})
+    net = load_network(path)
+    assert net.config == cfg and net.seed == 9
+    assert load_state(path)[2] == {"seed": 9, "note": "untrained"}
