@@ -49,7 +49,7 @@ __all__ = [
 BUMP_SIGMA_AT_6_CELLS = 0.18172
 
 # Largest (bumps x cells) block evaluated at once by `excitation` (bounds temporary memory).
-_MAX_BLOCK_ELEMENTS = 1 << 21
+_MAX_BLOCK_ELEMENTS = 1 << 15
 
 
 def default_orientations(n_modules: int) -> NDArray[np.float64]:
@@ -222,6 +222,7 @@ class GridModules:
         self._cos_angle = math.cos(alpha)
 
         axis = (np.arange(self._cells_per_axis) + 0.5) / self._cells_per_axis
+        self._axis_centres = axis
         self._cell_centres = np.stack(
             [np.repeat(axis, self._cells_per_axis), np.tile(axis, self._cells_per_axis)],
             axis=1,
@@ -501,9 +502,12 @@ class GridModules:
             last = max(first + 1, int(np.searchsorted(starts, limit, side="right")))
             lo = starts[first]
             hi = starts[last] if last < starts.size else self.n_bumps
-            delta = np.mod(self._cell_centres[None, :, :] - self._bump_phases[lo:hi, None, :], 1.0)
-            dist_sq = _min_corner_sq_norm(delta[..., 0], delta[..., 1], self._cos_angle)
-            miss = 1.0 - np.exp(-dist_sq * inv_two_sigma_sq)  # (bumps, cells)
+            # cell (i, j) sits at ((i + .5)/n, (j + .5)/n): the phase difference separates into
+            # an i-part and a j-part, so build it on (bumps, n) and broadcast to (bumps, n, n)
+            u = np.mod(self._axis_centres[None, :] - self._bump_phases[lo:hi, 0, None], 1.0)
+            v = np.mod(self._axis_centres[None, :] - self._bump_phases[lo:hi, 1, None], 1.0)
+            dist_sq = _min_corner_sq_norm(u[:, :, None], v[:, None, :], self._cos_angle)
+            miss = 1.0 - np.exp(-dist_sq.reshape(hi - lo, n_cells) * inv_two_sigma_sq)
             product = np.multiply.reduceat(miss, starts[first:last] - lo, axis=0)
             out[modules[first:last]] = 1.0 - product
             first = last
@@ -646,12 +650,14 @@ def _min_corner_sq_norm(
     u: NDArray[np.float64], v: NDArray[np.float64], cos_angle: float
 ) -> NDArray[np.float64]:
     """Squared lattice norm of ``(u, v) - corner`` minimised over the unit rhombus corners."""
-    best = u * u + v * v + 2.0 * cos_angle * u * v
-    for du, dv in ((1.0, 0.0), (0.0, 1.0), (1.0, 1.0)):
-        a = u - du
-        b = v - dv
-        best = np.minimum(best, a * a + b * b + 2.0 * cos_angle * a * b)
-    return best
+    # |(a, b)|^2 = a^2 + b^2 + 2 cos(angle) a b for the four corner shifts of (u, v)
+    um, vm = u - 1.0, v - 1.0
+    uu, vv, umum, vmvm = u * u, v * v, um * um, vm * vm
+    c2 = 2.0 * cos_angle
+    best = uu + vv + c2 * (u * v)
+    best = np.minimum(best, umum + vv + c2 * (um * v))
+    best = np.minimum(best, uu + vmvm + c2 * (u * vm))
+    return np.minimum(best, umum + vmvm + c2 * (um * vm))
 
 
 def _wrap(phases: NDArray[np.float64]) -> NDArray[np.float64]:
