@@ -297,6 +297,8 @@ class IzhikevichPopulation:
         this step (they are already reset).
         """
         current = np.asarray(current, dtype=np.float64)
+        if current.ndim > 1 or (current.ndim == 1 and current.shape[0] not in (1, self.n)):
+            raise ValueError(f"current must be a scalar or shape ({self.n},), got shape {current.shape}")
         v, u, dt = self.v, self.u, self.dt
         if self.scheme == "euler":
             dv = (0.04 * v + 5.0) * v + 140.0 - u + current

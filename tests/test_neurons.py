@@ -206,6 +206,8 @@ def test_bad_inputs_raise_value_errors_naming_the_argument() -> None:
     with pytest.raises(ValueError, match="a must be finite"):
         IzhikevichPopulation(np.nan, 0.2, -65, 8)
     pop = IzhikevichPopulation.from_preset("RS", n=3)
+    with pytest.raises(ValueError, match="current"):
+        pop.step(np.zeros(2))
     with pytest.raises(ValueError, match="duration_ms"):
         pop.run(0.0, 1.05)
     with pytest.raises(ValueError, match="current"):
