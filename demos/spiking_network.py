@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from columns.neurons import SpikeTrain, izhikevich_network, simulate_network
+from regions.dynamics.alternatives import preferred_distribution
 from regions.dynamics.avalanches import avalanches
 from regions.dynamics.power_law import PowerLawFit, fit_power_law
 from regions.dynamics.recording import ActivityRecorder
@@ -96,6 +97,12 @@ def analyse(spikes: SpikeTrain, keep: np.ndarray) -> dict:
     gamma = np.nan
     if size_fit is not None and duration_fit is not None:
         gamma = (duration_fit.exponent - 1) / (size_fit.exponent - 1)
+    size_law = "n/a"
+    if size_fit is not None:
+        try:
+            size_law = preferred_distribution(complete.sizes, size_fit)
+        except ValueError:
+            pass
     m = branching_ratio(activity, k_max=min(20, activity.size // 10))[0] if activity.size >= 50 else np.nan
     return {
         "n_spikes": recorder.n_events,
@@ -106,6 +113,7 @@ def analyse(spikes: SpikeTrain, keep: np.ndarray) -> dict:
         "size_fit": size_fit,
         "duration_fit": duration_fit,
         "gamma": gamma,
+        "size_law": size_law,
         "m": m,
     }
 
@@ -188,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\navalanches (pooled spikes binned at their mean inter-event interval; time resolution "
           f"{spikes.dt_ms} ms; tau -> 1.5, alpha -> 2, gamma -> 2, m -> 1 at criticality):")
     print(f"{'observed':>8} {'spikes':>7} {'bin ms':>6} {'empty':>6} {'avalanches':>10} {'mean size':>9} "
-          f"{'tau':>11} {'alpha':>11} {'gamma':>5} {'m':>6}")
+          f"{'tau':>11} {'alpha':>11} {'gamma':>5} {'m':>6}  best size law")
     analyses = []
     for fraction in args.observe_fractions:
         observed = rng.random(network.n) < fraction
@@ -197,9 +205,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{np.count_nonzero(observed):>8} {result['n_spikes']:>7} {result['bin_ms']:>6.2f} "
               f"{result['empty']:>6.1%} {len(result['avalanches']):>10} {result['mean_size']:>9.1f} "
               f"{exponent_text(result['size_fit']):>11} {exponent_text(result['duration_fit']):>11} "
-              f"{result['gamma']:>5.2f} {result['m']:>6.3f}")
+              f"{result['gamma']:>5.2f} {result['m']:>6.3f}  {result['size_law']}")
     print("(tau, alpha: discrete power-law MLE +- standard error, x_min by KS distance, on the avalanches "
-          "not cut by the window;\n gamma = (alpha - 1)/(tau - 1); m: multistep regression r_k = b m^k, k <= 20)")
+          "not cut by the window;\n gamma = (alpha - 1)/(tau - 1); m: multistep regression r_k = b m^k, k <= 20; "
+          "best size law: power law\n vs lognormal, exponential, truncated power law by likelihood ratio on the tail, p < 0.1)")
 
     if args.plot is not None:
         plot(args.plot, spikes, network.n_exc, analyses)
