@@ -526,6 +526,8 @@ def _csv_value(value: Any) -> Any:
 
 def _fmt(value: Any) -> str:
     if isinstance(value, float):
+        if math.isfinite(value) and abs(value) >= 1e4:
+            return f"{value:,.0f}"
         return f"{value:.4g}"
     if value is None:
         return "-"

@@ -9,6 +9,7 @@ with :func:`load_config`, which
   mapping key and sequence item, so that errors point at lines),
 * follows ``extends: base.yaml`` (relative to the extending file; mappings are deep-merged, lists
   and scalars replaced; cycles are an error),
+* ignores top-level keys starting with ``x-`` (holders of YAML anchors, as in Compose files),
 * applies ``key.path=value`` overrides (the value is parsed as YAML; list items are addressed as
   ``regions[0].columns`` or ``regions.0.columns``),
 * validates, including cross-field checks (feedforward cycles, undefined regions, more active
@@ -750,6 +751,35 @@ class Config(_Spec):
         """The configuration as a plain JSON/YAML-able dict with every default filled in."""
         return self.model_dump(mode="json")
 
+    def with_values(self, values: Mapping[str, Any]) -> Config:
+        """A validated copy with ``{"key.path": value}`` replaced (``ConfigError`` if invalid).
+
+        >>> cfg = Config.model_validate({"regions": [{"name": "V1"}]})
+        >>> cfg.with_values({"regions[0].columns": 3}).regions[0].columns
+        3
+        """
+        data = self.resolved()
+        origins: dict[KeyPath, Origin] = {}
+        for key, value in values.items():
+            path = _normalise_path(data, parse_key_path(key))
+            try:
+                set_by_path(data, path, value)
+            except KeyError as exc:
+                raise ConfigError(str(exc.args[0]), key_path=format_key_path(path)) from None
+        return _validate(data, origins, None)
+
+    def sweep_configs(self) -> list[tuple[Any, Config]]:
+        """``[(value, config with experiment.sweep.parameter = value), ...]`` for the sweep
+        (the sweep block itself removed); ``[(None, self)]`` when there is no sweep."""
+        sweep = self.experiment.sweep
+        if sweep is None:
+            return [(None, self)]
+        out = []
+        for value in sweep.values:
+            point = self.with_values({"experiment.sweep": None, sweep.parameter: value})
+            out.append((value, point))
+        return out
+
     def region(self, name: str) -> RegionSpec:
         """The region spec called ``name`` (``KeyError`` with a suggestion if there is none)."""
         for spec in self.regions:
@@ -1018,14 +1048,28 @@ class LineLoader(yaml.SafeLoader):
     def construct_line_map(self, node: yaml.MappingNode):  # type: ignore[override]
         data: dict = {}
         yield data
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:  # the mapping's own keys (before merge keys are flattened)
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node)
+            try:
+                if key in first_line:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first on line {first_line[key]})",
+                        key_node.start_mark,
+                    )
+                first_line[key] = key_node.start_mark.line + 1
+            except TypeError:  # unhashable key: construct_mapping reports it
+                pass
         value = self.construct_mapping(node)  # flattens merge keys ("<<") into node.value
         data.update(value)
         lines: dict[Any, int] = {}
-        for key_node, _ in node.value:
+        for key_node, _ in node.value:  # merged keys first, the mapping's own keys override
             key = self.construct_object(key_node)
             try:
                 lines[key] = key_node.start_mark.line + 1
-            except TypeError:  # unhashable key; construct_mapping already rejected it
+            except TypeError:
                 pass
         self._map_lines[id(data)] = (data, lines)
 
@@ -1194,6 +1238,7 @@ def _locate(loc: KeyPath, origins: Mapping[KeyPath, Origin], default_source: str
 def _validate(
     data: dict, origins: Mapping[KeyPath, Origin], default_source: str | None
 ) -> Config:
+    data = {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("x-"))}
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
@@ -1285,7 +1330,9 @@ def config_from_dict(data: Mapping[str, Any], overrides: Sequence[str] = ()) -> 
     if not isinstance(data, Mapping):
         raise ConfigError(f"a config must be a mapping, got {_describe(data)}")
     plain = copy.deepcopy(dict(data))
-    plain.pop("extends", None)
+    if "extends" in plain:
+        raise ConfigError("'extends' is only supported in YAML files (use load_config)",
+                          key_path="extends")
     origins: dict[KeyPath, Origin] = {}
     _apply_overrides(plain, origins, overrides)
     return _validate(plain, origins, None)

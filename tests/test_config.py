@@ -406,3 +406,42 @@ def test_schema_example_is_valid_and_complete():
     resolved["regions"], raw_region = resolved["regions"][0], raw["regions"][0]
     raw = {**raw, "regions": raw_region}
     assert missing(resolved, raw) == []
+
+
+def test_duplicate_keys_merge_keys_and_anchor_holders(tmp_path):
+    path = write(tmp_path, "x.yaml", "regions:\n  - name: V1\n    columns: 2\n    columns: 3\n")
+    err = error_of(path)
+    assert err.line == 4 and "duplicate key 'columns' (first on line 3)" in err.message
+    path = write(
+        tmp_path,
+        "y.yaml",
+        """
+        x-column: &column
+          L23: {cells: 2048}
+          L5: {policy: scan}
+        regions:
+          - name: V1
+            column:
+              <<: *column
+              L5: {policy: hypothesis}
+          - name: V2
+            column:
+              <<: *column
+              L4: {sample_size: -1}
+        """,
+    )
+    err = error_of(path)
+    assert (err.line, err.key_path) == (12, "regions[1].column.L4.sample_size")
+    cfg = load_config(path, ["regions[1].column.L4.sample_size=30"])
+    assert cfg.regions[0].column.L23.cells == 2048 and cfg.regions[0].column.L5.policy == "hypothesis"
+    assert cfg.regions[1].column.L5.policy == "scan"
+
+
+def test_sweep_configs_apply_each_value():
+    cfg = config_from_dict(
+        {"regions": [{"name": "V1"}], "experiment": {"sweep": {"parameter": "regions.0.columns", "values": [1, 4]}}}
+    )
+    points = cfg.sweep_configs()
+    assert [(v, c.regions[0].columns, c.experiment.sweep) for v, c in points] == [(1, 1, None), (4, 4, None)]
+    with pytest.raises(ConfigError, match="extends"):
+        config_from_dict({"extends": "base.yaml"})
