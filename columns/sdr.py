@@ -206,20 +206,18 @@ def validate_indices(indices: ArrayLike, size: int, name: str = "indices") -> In
         raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
     if array.size == 0:
         return np.empty(0, _INDEX_DTYPE)
-    _check_index_dtype(array, name)
-    low, high = array.min(), array.max()
-    if low < 0:
-        raise ValueError(f"index {int(low)} out of range for an SDR of size {size} (in {name})")
-    if high >= size:
-        raise ValueError(f"index {int(high)} out of range for an SDR of size {size} (in {name})")
-    array = array.astype(_INDEX_DTYPE, copy=False)
-    steps = np.diff(array)
-    if not (steps > 0).all():
+    if array.dtype.kind not in "iu":
+        _check_index_dtype(array, name)
+    if array.size > 1 and not (array[1:] > array[:-1]).all():
         array = np.sort(array)
         repeated = np.flatnonzero(array[1:] == array[:-1])
         if repeated.size:
             raise ValueError(f"duplicate index {int(array[repeated[0]])} in {name}")
-    return array
+    if array[0] < 0:
+        raise ValueError(f"index {int(array[0])} out of range for an SDR of size {size} (in {name})")
+    if array[-1] >= size:
+        raise ValueError(f"index {int(array[-1])} out of range for an SDR of size {size} (in {name})")
+    return array.astype(_INDEX_DTYPE, copy=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -528,6 +526,10 @@ def overlap(a: SDR | ArrayLike, b: SDR | ArrayLike) -> int:
     int
         The overlap, a count of bits.
     """
+    if type(a) is SDR and type(b) is SDR:
+        if a._shape != b._shape:
+            _common_shape((a, b), "overlap")  # raises, naming both sizes
+        return _count_shared(a._indices, b._indices)
     if type(a) is not np.ndarray or type(b) is not np.ndarray:
         _common_shape((a, b), "overlap")
     return _count_shared(_as_array(a, "a"), _as_array(b, "b"))
@@ -995,7 +997,8 @@ def _sample_distinct(ranges: np.ndarray, counts: np.ndarray, rng: np.random.Gene
       ``> exp(-1/2)``; an accepted row is a uniform random subset);
     - ``4 * counts <= ranges``: draw a few more values than needed and keep the first
       ``counts`` distinct ones in draw order (the rare short rows are redrawn);
-    - otherwise (dense): random keys for every candidate, keep the ``counts`` smallest.
+    - otherwise (dense): random keys for every candidate, keep the ``counts`` smallest (a row
+      whose threshold key is tied is redrawn).
     """
     ranges = np.asarray(ranges, dtype=np.int64)
     counts = np.asarray(counts, dtype=np.int64)
@@ -1005,23 +1008,18 @@ def _sample_distinct(ranges: np.ndarray, counts: np.ndarray, rng: np.random.Gene
     dense = busy & (4 * counts > ranges)
     rejection = busy & ~dense & (counts * counts <= ranges)
 
-    rows = np.flatnonzero(dense)
-    if rows.size:
-        width = int(ranges[rows].max())
-        need = counts[rows]
-        k_max = int(need.max())
-        keys = rng.random((rows.size, width), dtype=np.float32)
-        keys[np.arange(width) >= ranges[rows, None]] = 2.0  # outside the row's range
-        if k_max < width:
-            chosen = np.argpartition(keys, k_max - 1, axis=1)[:, :k_max]
-        else:
-            chosen = np.broadcast_to(np.arange(width), keys.shape)
-        if int(need.min()) < k_max:
-            order = np.argsort(np.take_along_axis(keys, chosen, axis=1), axis=1)
-            chosen = np.take_along_axis(chosen, order, axis=1)
-            chosen = np.where(np.arange(k_max) < need[:, None], chosen, np.iinfo(np.int64).max)
-        picked = np.sort(chosen, axis=1)
-        values[_segment_positions(indptr[rows], need)] = picked[np.arange(k_max) < need[:, None]]
+    pending = np.flatnonzero(dense)
+    while pending.size:  # keys for every candidate; the `need` smallest win (ties: redraw)
+        width = int(ranges[pending].max())
+        need = counts[pending]
+        keys = rng.random((pending.size, width), dtype=np.float32)
+        keys[np.arange(width) >= ranges[pending, None]] = np.inf  # outside the row's range
+        threshold = np.take_along_axis(np.sort(keys, axis=1), need[:, None] - 1, axis=1)
+        chosen = keys <= threshold
+        ok = chosen.sum(axis=1) == need
+        done = pending[ok]
+        values[_segment_positions(indptr[done], counts[done])] = np.nonzero(chosen[ok])[1]
+        pending = pending[~ok]
 
     pending = np.flatnonzero(rejection)
     while pending.size:
@@ -1124,11 +1122,16 @@ def add_noise_batch(
     row_of_new = np.repeat(np.arange(n_rows), moved)
     before = np.searchsorted(gaps, row_of_new * stride + ranks, side="right") - indptr[row_of_new]
     added = ranks + before
-    keys = np.concatenate(
-        ((row_of_active * size + active)[~removed], row_of_new * size + added)
-    )
-    keys.sort()
-    return _make_csr(keys % size, indptr, size)
+    # merge the kept entries (sorted) with the new ones (sorted) by position, without a sort
+    kept_keys = (row_of_active * size + active)[~removed]
+    new_keys = row_of_new * size + added
+    merged = np.empty(active.size, dtype=np.int64)
+    new_slots = np.searchsorted(kept_keys, new_keys) + np.arange(new_keys.size)
+    is_new = np.zeros(active.size, dtype=bool)
+    is_new[new_slots] = True
+    merged[new_slots] = added
+    merged[~is_new] = active[~removed]
+    return _make_csr(merged, indptr, size)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1264,6 +1267,20 @@ def union_fraction_off(n: int, a: int, M: int | ArrayLike) -> float | NDArray[np
 # --------------------------------------------------------------------------------------------
 
 
+_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX_2 = np.uint64(0x94D049BB133111EB)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _mix64(x: np.ndarray) -> np.ndarray:
+    """SplitMix64 finaliser: a bijective avalanche mix of uint64 arrays."""
+    x = x ^ (x >> np.uint64(30))
+    x = x * _MIX_1
+    x = x ^ (x >> np.uint64(27))
+    x = x * _MIX_2
+    return x ^ (x >> np.uint64(31))
+
+
 class Encoder(ABC):
     """Turns values into SDRs of ``size`` bits with ``n_active`` active bits."""
 
@@ -1325,11 +1342,16 @@ def _stable_label_bytes(label: Any) -> bytes:
 class CategoryEncoder(Encoder):
     """A random SDR per label, reproducible from ``seed``, independent of encoding order.
 
-    Each label's bits are drawn from a ``numpy.random.SeedSequence`` seeded with ``seed`` and a
-    BLAKE2 digest of the label, so the same label gives the same SDR in every process and run,
-    and different labels give independent random SDRs (expected overlap
-    ``n_active**2 / size``). Labels may be any hashable built from str, bytes, numbers, None,
-    tuples and frozensets (other objects are keyed by their repr); labels that compare equal
+    A label's bits depend only on the label, ``seed``, ``size`` and ``n_active``: a keyed
+    BLAKE2 digest of the label (keyed by the seed) starts a SplitMix64 counter stream, and the
+    first ``n_active`` distinct values of ``stream % size`` are the active bits (for dense codes,
+    ``4 * n_active > size``, the ``n_active`` bits of smallest hashed priority). So the same
+    label gives the same SDR in every process, run and encoding order, and different labels
+    give independent-looking random SDRs (expected overlap ``n_active**2 / size``). New labels
+    of one ``encode_many`` call are drawn together, vectorised; every SDR is cached.
+
+    Labels may be any hashable built from str, bytes, numbers, None, tuples and frozensets
+    (other objects are keyed by their type and repr); labels that compare equal
     (``1 == 1.0 == True``) share an SDR.
 
     Parameters
@@ -1351,28 +1373,54 @@ class CategoryEncoder(Encoder):
     def __init__(self, size: int, n_active: int, seed: int = 0) -> None:
         self._check_dimensions(size, n_active)
         self.seed = _check_int(seed, "seed", minimum=0)
+        self._hash_key = hashlib.blake2b(str(self.seed).encode(), digest_size=32).digest()
         self._cache: dict[bytes, np.ndarray] = {}
 
-    def _indices(self, label: Any) -> np.ndarray:
-        key = _stable_label_bytes(label)
-        found = self._cache.get(key)
-        if found is None:
-            digest = hashlib.blake2b(key, digest_size=16).digest()
-            words = np.frombuffer(digest, dtype="<u4").tolist()
-            generator = np.random.Generator(np.random.PCG64(np.random.SeedSequence([self.seed, *words])))
-            found = generator.choice(self.size, size=self.n_active, replace=False).astype(_INDEX_DTYPE)
-            found.sort()
-            found.flags.writeable = False
-            self._cache[key] = found
-        return found
+    def _stream_keys(self, labels: Sequence[bytes]) -> np.ndarray:
+        digests = b"".join(
+            hashlib.blake2b(label, digest_size=8, key=self._hash_key).digest() for label in labels
+        )
+        return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
+
+    def _draw_bits(self, stream_keys: np.ndarray) -> np.ndarray:
+        """Sorted active bits, shape ``(len(stream_keys), n_active)``, one row per label."""
+        size, n_active = self.size, self.n_active
+        rows = np.empty((stream_keys.size, n_active), dtype=np.int64)
+        if n_active == 0 or stream_keys.size == 0:
+            return rows
+        if 4 * n_active > size:  # dense code: hashed priority for every bit, keep the smallest
+            counter = (np.arange(size, dtype=np.uint64) + np.uint64(1)) * _GOLDEN
+            priority = _mix64(stream_keys[:, None] + counter)
+            chosen = np.argpartition(priority, n_active - 1, axis=1)[:, :n_active]
+            return np.sort(chosen, axis=1)
+        need = np.full(stream_keys.size, n_active)
+        width = int(math.ceil(n_active * 4 / 3 + 6 * math.sqrt(n_active) + 8))
+        pending = np.arange(stream_keys.size)
+        while pending.size:  # a longer prefix of the same stream: results do not depend on width
+            counter = (np.arange(width, dtype=np.uint64) + np.uint64(1)) * _GOLDEN
+            stream = _mix64(stream_keys[pending, None] + counter) % np.uint64(size)
+            ordered, keep, ok = _first_distinct(stream.astype(np.int64), need[: pending.size])
+            rows[pending[ok]] = ordered[ok][keep[ok]].reshape(-1, n_active)
+            pending = pending[~ok]
+            width *= 2
+        return rows
+
+    def _rows_for(self, labels: Iterable[Any]) -> list[np.ndarray]:
+        keys = [_stable_label_bytes(label) for label in labels]
+        missing = list(dict.fromkeys(key for key in keys if key not in self._cache))
+        if missing:
+            drawn = self._draw_bits(self._stream_keys(missing)).astype(_INDEX_DTYPE)
+            drawn.flags.writeable = False
+            self._cache.update(zip(missing, drawn))
+        return [self._cache[key] for key in keys]
 
     def encode(self, value: Hashable) -> SDR:
         """The SDR of one label."""
-        return SDR._trusted((self.size,), self._indices(value))
+        return SDR._trusted((self.size,), self._rows_for((value,))[0])
 
     def encode_many(self, values: Iterable[Hashable]) -> sp.csr_array:
-        """The SDRs of several labels as a batch (labels are hashed one by one, then cached)."""
-        rows = [self._indices(value) for value in values]
+        """The SDRs of several labels as a batch of shape ``(len(values), size)``."""
+        rows = self._rows_for(values)
         if not rows:
             return _make_csr(np.empty(0, _INDEX_DTYPE), np.zeros(1, np.int64), self.size)
         return self._rows_to_batch(np.stack(rows))
@@ -1522,20 +1570,6 @@ class ScalarEncoder(Encoder):
         )
 
 
-_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX_2 = np.uint64(0x94D049BB133111EB)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-
-
-def _mix64(x: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser: a bijective avalanche mix of uint64 arrays."""
-    x = x ^ (x >> np.uint64(30))
-    x = x * _MIX_1
-    x = x ^ (x >> np.uint64(27))
-    x = x * _MIX_2
-    return x ^ (x >> np.uint64(31))
-
-
 class CoordinateEncoder(Encoder):
     """Points in n-D space -> SDRs whose overlap falls with distance.
 
@@ -1552,8 +1586,10 @@ class CoordinateEncoder(Encoder):
     size, n_active : int
         Bits per SDR and active bits.
     radius : float
-        Neighbourhood radius, in grid units; the neighbourhood must hold at least
-        ``n_active`` grid points (``radius >= 4`` is comfortable for ``n_active = 40`` in 2-D).
+        Neighbourhood radius, in grid units. The neighbourhood must hold at least ``n_active``
+        grid points and should hold a few times more, so that the winners vary smoothly
+        (2-D: radius 6 -> 113 points, a good fit for ``n_active = 40``). Overlap falls to
+        chance at a distance of about ``2 * radius``.
     seed : int
         Seed of the hashes.
     resolution : float
@@ -1573,7 +1609,7 @@ class CoordinateEncoder(Encoder):
         if not (math.isfinite(self.resolution) and self.resolution > 0):
             raise ValueError(f"resolution must be a positive number, got {_show(resolution)}")
         self.seed = _check_int(seed, "seed", minimum=0)
-        self._seed_key = _mix64(np.array([self.seed], dtype=np.uint64) + _GOLDEN)[0]
+        self._seed_key = _mix64(np.array([self.seed % 2**64], dtype=np.uint64) + _GOLDEN)[0]
         self._offsets: dict[int, np.ndarray] = {}
 
     def neighbourhood(self, ndim: int) -> NDArray[np.int64]:

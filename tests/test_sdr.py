@@ -520,6 +520,20 @@ def test_category_encoder_many_labels_are_random_like():
     overlaps = batch_overlap(matrix, matrix)[np.triu_indices(400, 1)]
     assert overlaps.mean() == pytest.approx(20 * 20 / 1024, rel=0.1)
     assert len(set(unbatch(matrix))) == 400
+    counts = np.bincount(encoder.encode_many(range(5000)).indices, minlength=1024)
+    expected = 5000 * 20 / 1024
+    assert np.abs(counts - expected).max() < 5.5 * math.sqrt(expected)
+
+
+@pytest.mark.parametrize(("size", "n_active"), [(2048, 40), (64, 40), (16, 16), (8, 0)])
+def test_category_encoder_batched_and_single_encodings_agree(size, n_active):
+    labels = [f"label-{i}" for i in range(30)] + ["label-3"]
+    together = CategoryEncoder(size, n_active, seed=9).encode_many(labels)
+    alone = [CategoryEncoder(size, n_active, seed=9).encode(label) for label in labels]
+    assert unbatch(together) == alone
+    assert np.all(np.diff(together.indptr) == n_active)
+    if 0 < n_active < size:
+        assert len(set(alone)) == 30
 
 
 def test_category_encoder_rejects_labels_without_a_stable_key():
