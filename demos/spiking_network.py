@@ -31,10 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from columns.neurons import SpikeTrain, izhikevich_network, simulate_network
-from regions.dynamics.alternatives import preferred_distribution
-from regions.dynamics.avalanches import avalanches
-from regions.dynamics.power_law import PowerLawFit, fit_power_law
-from regions.dynamics.recording import ActivityRecorder
+from regions import dynamics as dyn
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -55,9 +52,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def recording_of(spikes: SpikeTrain, keep: np.ndarray) -> ActivityRecorder:
+def recording_of(spikes: SpikeTrain, keep: np.ndarray) -> dyn.ActivityRecorder:
     """The kept spikes as an ``ActivityRecorder`` (one event per spike; the ms step is the time)."""
-    recorder = ActivityRecorder(max_iterations=1, initial_capacity=max(1, int(keep.sum())))
+    recorder = dyn.ActivityRecorder(max_iterations=1, initial_capacity=max(1, int(keep.sum())))
     steps = spikes.time_steps[keep]
     ids = spikes.neuron_ids[keep]
     boundaries = np.flatnonzero(np.diff(steps)) + 1
@@ -66,22 +63,7 @@ def recording_of(spikes: SpikeTrain, keep: np.ndarray) -> ActivityRecorder:
     return recorder
 
 
-def branching_ratio(activity: np.ndarray, k_max: int = 20) -> tuple[float, np.ndarray]:
-    """Multistep regression: ``r_k`` = slope of ``A_{t+k}`` on ``A_t``; fit ``r_k = b m^k``.
-
-    Returns ``(m, r)`` with ``r`` of shape ``(k_max,)``. Minimal version for this demo:
-    the fit is least squares on ``(k, r_k)`` with scipy's ``curve_fit``.
-    """
-    from scipy.optimize import curve_fit
-
-    a = activity.astype(np.float64)
-    k = np.arange(1, k_max + 1)
-    r = np.array([np.polyfit(a[:-j], a[j:], 1)[0] for j in k])
-    (b, m), _ = curve_fit(lambda kk, b, m: b * m**kk, k, r, p0=(max(r[0], 1e-3), 0.9), maxfev=10_000)
-    return float(m), r
-
-
-def exponent_text(fit: PowerLawFit | None) -> str:
+def exponent_text(fit: dyn.PowerLawFit | None) -> str:
     return "n/a" if fit is None else f"{fit.exponent:.2f}+-{fit.sigma:.2f}"
 
 
@@ -90,20 +72,25 @@ def analyse(spikes: SpikeTrain, keep: np.ndarray) -> dict:
     recorder = recording_of(spikes, keep)
     bin_steps = recorder.default_bin_width()
     activity = recorder.population_activity(bin_steps)
-    events = avalanches(activity)
+    events = dyn.avalanches(activity)
     complete = events.select(~events.truncated)
     size_fit = safe_fit(complete.sizes)
     duration_fit = safe_fit(complete.durations)
     gamma = np.nan
     if size_fit is not None and duration_fit is not None:
-        gamma = (duration_fit.exponent - 1) / (size_fit.exponent - 1)
+        gamma = dyn.predicted_gamma(size_fit, duration_fit)[0]
     size_law = "n/a"
     if size_fit is not None:
         try:
-            size_law = preferred_distribution(complete.sizes, size_fit)
+            size_law = dyn.preferred_distribution(complete.sizes, size_fit)
         except ValueError:
             pass
-    m = branching_ratio(activity, k_max=min(20, activity.size // 10))[0] if activity.size >= 50 else np.nan
+    m = np.nan
+    if activity.size >= 200:
+        try:
+            m = dyn.multistep_regression(activity, k_max=20).m
+        except ValueError:
+            pass
     return {
         "n_spikes": recorder.n_events,
         "bin_ms": bin_steps * spikes.dt_ms,
@@ -118,9 +105,9 @@ def analyse(spikes: SpikeTrain, keep: np.ndarray) -> dict:
     }
 
 
-def safe_fit(values: np.ndarray) -> PowerLawFit | None:
+def safe_fit(values: np.ndarray) -> dyn.PowerLawFit | None:
     try:
-        return fit_power_law(values)
+        return dyn.fit_power_law(values)
     except ValueError:
         return None
 
@@ -207,7 +194,8 @@ def main(argv: list[str] | None = None) -> int:
               f"{exponent_text(result['size_fit']):>11} {exponent_text(result['duration_fit']):>11} "
               f"{result['gamma']:>5.2f} {result['m']:>6.3f}  {result['size_law']}")
     print("(tau, alpha: discrete power-law MLE +- standard error, x_min by KS distance, on the avalanches "
-          "not cut by the window;\n gamma = (alpha - 1)/(tau - 1); m: multistep regression r_k = b m^k, k <= 20; "
+          "not cut by the window;\n gamma = (alpha - 1)/(tau - 1); m: multistep regression r_k = b m^k, k <= 20 (per bin:\n "
+          "rows with wider bins give smaller m for the same dynamics); "
           "best size law: power law\n vs lognormal, exponential, truncated power law by likelihood ratio on the tail, p < 0.1)")
 
     if args.plot is not None:

@@ -360,3 +360,26 @@ def test_fine_step_network_keeps_the_charge_per_spike() -> None:
     assert fine.rates_hz().mean() == pytest.approx(coarse, rel=0.25)
     with pytest.raises(ValueError, match="dt"):
         simulate_network(net, 10.0, dt=0.3)
+
+
+def test_demo_runs_end_to_end(tmp_path, capsys) -> None:
+    """Smoke test of demos/spiking_network.py on a short run (the avalanche toolkit included)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "demos" / "spiking_network.py"
+    spec = importlib.util.spec_from_file_location("spiking_network_demo", path)
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)  # type: ignore[union-attr]
+    try:
+        import matplotlib  # noqa: F401  (an optional extra)
+    except ImportError:
+        plot_args: list[str] = []
+    else:
+        plot_args = ["--plot", str(tmp_path)]
+    assert demo.main(["--duration-ms", "600", "--seed", "1", *plot_args]) == 0
+    out = capsys.readouterr().out
+    assert "excitatory" in out and "inhibitory" in out and "avalanches" in out
+    if plot_args:
+        assert (tmp_path / "raster.png").stat().st_size > 0
+        assert (tmp_path / "avalanche_sizes.png").stat().st_size > 0
