@@ -62,13 +62,18 @@ def expand_ranges(starts: np.ndarray, stops: np.ndarray) -> np.ndarray:
     """
     starts = np.asarray(starts, dtype=np.int64)
     lengths = np.asarray(stops, dtype=np.int64) - starts
-    total = int(lengths.sum())
-    if total == 0:
+    keep = lengths > 0
+    if not keep.all():
+        starts, lengths = starts[keep], lengths[keep]
+    if starts.size == 0:
         return np.zeros(0, dtype=np.int64)
-    # offset of each range's first element inside the output
+    # a run of +1 steps, with a jump at the first element of every range; one cumsum
     ends = np.cumsum(lengths)
-    shift = starts - (ends - lengths)
-    return np.arange(total, dtype=np.int64) + np.repeat(shift, lengths)
+    out = np.ones(int(ends[-1]), dtype=np.int64)
+    out[0] = starts[0]
+    out[ends[:-1]] = starts[1:] - starts[:-1] - lengths[:-1] + 1
+    np.cumsum(out, out=out)
+    return out
 
 
 def group_ranks(sorted_groups: np.ndarray) -> np.ndarray:

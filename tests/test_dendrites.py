@@ -64,10 +64,13 @@ def _compare(store: DendriteStore, ref: ReferenceStore, n_pre: int, rng: np.rand
         assert store.segment_synapse_count[s] == len(syn)
     for _ in range(3):
         active = np.unique(rng.integers(0, n_pre, size=rng.integers(0, n_pre + 1)))
-        act = store.compute_activity(active)
         conn, pot = ref.activity(set(active.tolist()), store.n_segment_slots)
+        act = store.compute_activity(active)
         np.testing.assert_array_equal(act.connected, conn)
         np.testing.assert_array_equal(act.potential, pot)
+        for threshold in (1, 2, 4):
+            np.testing.assert_array_equal(act.active_segments(threshold), np.flatnonzero(conn >= threshold))
+            np.testing.assert_array_equal(act.matching_segments(threshold), np.flatnonzero(pot >= threshold))
     assert store.n_synapses == sum(len(v[1]) for v in ref.segments.values())
     assert store.n_segments == len(ref.segments)
     np.testing.assert_array_equal(
@@ -77,8 +80,24 @@ def _compare(store: DendriteStore, ref: ReferenceStore, n_pre: int, rng: np.rand
 
 
 @settings(max_examples=40, deadline=None)
-@given(seed=st.integers(0, 2**32 - 1), min_merge=st.sampled_from([1, 4, 1 << 15]))
-def test_store_matches_reference_under_random_operations(seed: int, min_merge: int) -> None:
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    min_merge=st.sampled_from([1, 4, 1 << 15]),
+    compiled_gather=st.booleans(),
+)
+def test_store_matches_reference_under_random_operations(seed: int, min_merge: int, compiled_gather: bool) -> None:
+    import columns.dendrites as dendrites
+
+    original = dendrites._csr_row_index
+    if not compiled_gather:
+        dendrites._csr_row_index = None  # exercise the pure-numpy gather
+    try:
+        _random_operations(seed, min_merge)
+    finally:
+        dendrites._csr_row_index = original
+
+
+def _random_operations(seed: int, min_merge: int) -> None:
     rng = np.random.default_rng(seed)
     n_cells, n_pre = 12, 30
     store = DendriteStore(n_cells, n_pre, 0.5, max_synapses_per_segment=255, min_merge=min_merge, merge_fraction=0.1)
