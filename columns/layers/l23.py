@@ -1,0 +1,320 @@
+"""L2/3 object layer: pools L4 sensations into a stable object code and votes laterally.
+
+Batched over all columns of a region; cell ``c`` of column ``k`` is ``k * cells + c``.
+
+* Proximal dendrites (one segment per cell) sample L4 cells of the same column.
+* Distal dendrites: one segment per (cell, source column), where the source is the
+  cell's own column (internal context: its previous activity) or a laterally
+  connected column (a *vote*).  All of them live in one store whose presynaptic
+  space is the whole region's L2/3, so one kernel call per settling step serves
+  internal context and every lateral vote.
+
+Learning (Hawkins, Ahmad & Cui 2017): a column with fewer than ``sdr_size`` active
+cells picks ``sdr_size`` random cells (a new object) and keeps them for the whole
+object; active cells reinforce proximal synapses onto active L4 cells and grow onto
+L4 winner cells, and grow distal synapses onto the previous activity of each source.
+
+Inference: feed-forward-supported cells (>= ``proximal_threshold`` connected
+synapses onto active L4 cells) are ranked by their count of active distal segments;
+tiers of equal support are admitted from the top while fewer than ``sdr_size``
+cells are chosen; then previously active cells (inertia) by support; then, if still
+short, a random share of the remaining feed-forward cells.  On the first touch there
+is no distal support, so the union of all candidate objects fires; votes and inertia
+narrow it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..dendrites import DendriteStore
+from ..kernels import as_index_array, group_ranks, sample_per_row
+from .l4 import column_candidates
+
+__all__ = ["L23Layer", "L23Params"]
+
+
+@dataclass(frozen=True)
+class L23Params:
+    """Parameters of the L2/3 layer (defaults: the 2017 column pooler)."""
+
+    cells: int = 4096
+    sdr_size: int = 40
+    proximal_sample_size: int = 10
+    proximal_threshold: int = 5
+    proximal_initial_permanence: float = 0.6
+    proximal_connected_permanence: float = 0.5
+    proximal_increment: float = 0.1
+    proximal_decrement: float = 0.001
+    distal_sample_size: int = 20
+    distal_threshold: int = 13
+    distal_initial_permanence: float = 0.41
+    distal_connected_permanence: float = 0.5
+    distal_increment: float = 0.1
+    distal_decrement: float = 0.001
+    inertia: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name in ("cells", "sdr_size", "proximal_sample_size", "proximal_threshold",
+                     "distal_sample_size", "distal_threshold"):
+            if int(getattr(self, name)) <= 0:
+                raise ValueError(f"L23 {name} must be a positive integer, got {getattr(self, name)}")
+        if self.sdr_size > self.cells:
+            raise ValueError(f"L23 sdr_size ({self.sdr_size}) exceeds cells ({self.cells})")
+        if self.inertia < 0:
+            raise ValueError(f"L23 inertia must be >= 0, got {self.inertia}")
+
+
+def _tier_admission(column: np.ndarray, support: np.ndarray, already: np.ndarray, quota: int) -> np.ndarray:
+    """Admit whole tiers of equal ``support`` from the top while a column holds fewer than ``quota``.
+
+    Parameters are per candidate: ``column`` (int), ``support`` (int, higher first);
+    ``already`` is the number of cells each column chose before (indexed by column).
+    Returns a boolean mask over the candidates.
+    """
+    n = column.size
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    order = np.lexsort((-support, column))
+    c, s = column[order], support[order]
+    new_col = np.r_[True, c[1:] != c[:-1]]
+    new_run = new_col | np.r_[True, s[1:] != s[:-1]]
+    col_start = np.maximum.accumulate(np.where(new_col, np.arange(n), 0))
+    run_start = np.maximum.accumulate(np.where(new_run, np.arange(n), 0))
+    higher = run_start - col_start  # candidates of the same column in strictly higher tiers
+    admit = np.empty(n, dtype=bool)
+    admit[order] = already[c] + higher < quota
+    return admit
+
+
+class L23Layer:
+    """L2/3 of every column of a region.
+
+    Parameters
+    ----------
+    n_columns : columns in the region.
+    ff_size : feed-forward (L4) cells per column.
+    lateral : boolean ``(n_columns, n_columns)`` adjacency; ``lateral[k, j]`` means column
+        ``k`` receives votes from column ``j`` (the diagonal is ignored: every column
+        always has its internal context).
+    params : :class:`L23Params`.
+    rng : random generator.
+    """
+
+    def __init__(
+        self,
+        n_columns: int,
+        ff_size: int,
+        lateral: np.ndarray | None = None,
+        params: L23Params | None = None,
+        rng: np.random.Generator | None = None,
+    ) -> None:
+        self.params = params or L23Params()
+        p = self.params
+        self.n_columns = int(n_columns)
+        if self.n_columns <= 0:
+            raise ValueError(f"n_columns must be a positive integer, got {n_columns}")
+        self.ff_size = int(ff_size)
+        self.n_cells = self.n_columns * p.cells
+        self.rng = rng if rng is not None else np.random.default_rng()
+        adj = np.zeros((self.n_columns, self.n_columns), dtype=bool) if lateral is None else np.asarray(lateral, dtype=bool)
+        if adj.shape != (self.n_columns, self.n_columns):
+            raise ValueError(f"lateral adjacency must have shape {(self.n_columns, self.n_columns)}, got {adj.shape}")
+        adj = adj.copy()
+        np.fill_diagonal(adj, True)
+        self.sources = adj  # sources[k, j]: column k listens to column j
+        self.proximal = DendriteStore(self.n_cells, self.n_columns * self.ff_size, p.proximal_connected_permanence,
+                                      max_segments_per_cell=1)
+        self.distal = DendriteStore(self.n_cells, self.n_cells, p.distal_connected_permanence,
+                                    max_segments_per_cell=self.n_columns)
+        self._prox_seg = np.full(self.n_cells, -1, dtype=np.int32)
+        self._distal_keys = np.zeros(0, dtype=np.int64)  # cell * n_columns + source, sorted
+        self._distal_segs = np.zeros(0, dtype=np.int32)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the current object (activity only)."""
+        self.active_cells = np.zeros(0, dtype=np.int32)
+        self.previous_active_cells = np.zeros(0, dtype=np.int32)
+        self.feedforward_cells = np.zeros(0, dtype=np.int32)
+        self.support = np.zeros(0, dtype=np.int32)
+        self.n_active_synapses = 0
+
+    def active_cells_of(self, column: int) -> np.ndarray:
+        """Active cells of one column, as local indices."""
+        a = self.active_cells
+        c = self.params.cells
+        return a[(a >= column * c) & (a < (column + 1) * c)] - column * c
+
+    def counts_per_column(self, cells: np.ndarray | None = None) -> np.ndarray:
+        """Number of active cells (or of ``cells``) per column, int ``(n_columns,)``."""
+        cells = self.active_cells if cells is None else cells
+        return np.bincount(np.asarray(cells) // self.params.cells, minlength=self.n_columns)
+
+    # ------------------------------------------------------------- compute
+    def compute(
+        self,
+        feedforward: np.ndarray,
+        growth_candidates: np.ndarray | None = None,
+        learn: bool = False,
+        lateral_activity: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """One step for every column; returns the new active cells (flat, sorted int32).
+
+        Parameters
+        ----------
+        feedforward : active L4 cells (flat over columns: ``column * ff_size + cell``).
+        growth_candidates : L4 winner cells for proximal growth (learning); defaults to
+            ``feedforward``.
+        learn : learning mode (keep or pick the object's representation and learn it).
+        lateral_activity : the region's L2/3 activity the distal segments see (default:
+            this layer's previous output, i.e. the last settling step).
+        """
+        ff = np.unique(as_index_array(feedforward, "feedforward", self.n_columns * self.ff_size))
+        prev = self.active_cells if lateral_activity is None else np.unique(
+            as_index_array(lateral_activity, "lateral_activity", self.n_cells))
+        self.proximal.timestep += 1
+        self.distal.timestep += 1
+        if learn:
+            gc = ff if growth_candidates is None else np.unique(
+                as_index_array(growth_candidates, "growth_candidates", self.n_columns * self.ff_size))
+            new = self._learning_cells()
+            self._learn(new, ff, gc, prev)
+        else:
+            new = self._infer(ff, prev)
+        self.previous_active_cells = self.active_cells
+        self.active_cells = new.astype(np.int32)
+        return self.active_cells
+
+    def _learning_cells(self) -> np.ndarray:
+        """Keep each column's object code; columns with fewer than sdr_size cells draw a new one."""
+        p = self.params
+        counts = self.counts_per_column()
+        fresh = np.flatnonzero(counts < p.sdr_size)
+        keep = self.active_cells[np.isin(self.active_cells // p.cells, fresh, invert=True)]
+        if fresh.size == 0:
+            return keep
+        picks = np.argsort(self.rng.random((fresh.size, p.cells)), axis=1)[:, : p.sdr_size]
+        drawn = (picks + fresh[:, None] * p.cells).reshape(-1)
+        return np.union1d(keep, drawn)
+
+    def _support(self, prev: np.ndarray) -> np.ndarray:
+        """Active distal segments per cell (internal context + votes), int ``(n_cells,)``."""
+        act = self.distal.compute_activity(prev)
+        self.n_active_synapses += act.n_active_synapses
+        segs = act.active_segments(self.params.distal_threshold)
+        return np.bincount(self.distal.segment_cell[segs], minlength=self.n_cells)
+
+    def _infer(self, ff: np.ndarray, prev: np.ndarray) -> np.ndarray:
+        p = self.params
+        P = p.cells
+        self.n_active_synapses = 0
+        prox = self.proximal.compute_activity(ff)
+        self.n_active_synapses += prox.n_active_synapses
+        ff_cells = np.unique(self.proximal.segment_cell[prox.active_segments(p.proximal_threshold)])
+        self.feedforward_cells = ff_cells.astype(np.int32)
+        support = self._support(prev) if prev.size else np.zeros(self.n_cells, dtype=np.int64)
+        self.support = support
+        C = self.n_columns
+        # 1. feed-forward cells with distal support, by tiers of support
+        s_ff = support[ff_cells]
+        lat = ff_cells[s_ff > 0]
+        chosen = lat[_tier_admission(lat // P, s_ff[s_ff > 0], np.zeros(C, dtype=np.int64), p.sdr_size)]
+        n_chosen = np.bincount(chosen // P, minlength=C)
+        # 2. inertia: previously active cells by support, capped at inertia * their count
+        if p.inertia > 0 and prev.size:
+            prev_cells = np.setdiff1d(prev, chosen, assume_unique=True)
+            pc = prev_cells // P
+            short = n_chosen[pc] < p.sdr_size
+            prev_cells, pc = prev_cells[short], pc[short]
+            if prev_cells.size:
+                s_prev = support[prev_cells]
+                order = np.lexsort((-s_prev, pc))
+                cap = np.floor(np.bincount(pc, minlength=C) * p.inertia).astype(np.int64)
+                ranks = np.empty(prev_cells.size, dtype=np.int64)
+                ranks[order] = group_ranks(pc[order])
+                capped = ranks < cap[pc]
+                prev_cells, pc, s_prev = prev_cells[capped], pc[capped], s_prev[capped]
+                admitted = prev_cells[_tier_admission(pc, s_prev, n_chosen, p.sdr_size)]
+                chosen = np.union1d(chosen, admitted)
+                n_chosen = np.bincount(chosen // P, minlength=C)
+        # 3. still short: a share of the remaining feed-forward cells, at least the discrepancy
+        discrepancy = np.maximum(p.sdr_size - n_chosen, 0)
+        if discrepancy.any():
+            rem = np.setdiff1d(ff_cells, chosen, assume_unique=True)
+            rc = rem // P
+            n_rem = np.bincount(rc, minlength=C)
+            quota = np.minimum(np.maximum(n_rem * discrepancy // p.sdr_size, discrepancy), n_rem)
+            pick = sample_per_row(rc, C, quota, self.rng)
+            chosen = np.union1d(chosen, rem[pick])
+        return chosen
+
+    # ------------------------------------------------------------- learning
+    def _learn(self, cells: np.ndarray, ff: np.ndarray, growth: np.ndarray, prev: np.ndarray) -> None:
+        p = self.params
+        P = p.cells
+        if ff.size:
+            # proximal: one segment per cell
+            missing = cells[self._prox_seg[cells] < 0]
+            if missing.size:
+                self._prox_seg[missing] = self.proximal.create_segments(missing)
+            segs = self._prox_seg[cells]
+            act = self.proximal.compute_activity(ff)
+            potential = (act.packed[segs] & 0xFF).astype(np.int64)
+            self.proximal.adapt_segments(segs, ff, p.proximal_increment, p.proximal_decrement)
+            live = self.proximal.segment_cell[segs] >= 0
+            self._prox_seg[cells[~live]] = -1
+            missing = cells[~live]
+            if missing.size:
+                self._prox_seg[missing] = self.proximal.create_segments(missing)
+                potential[~live] = 0
+            segs = self._prox_seg[cells]
+            cand = column_candidates(cells // P, growth, self.ff_size, self.n_columns)
+            self.proximal.grow_synapses(segs, cand, p.proximal_sample_size - potential,
+                                        p.proximal_initial_permanence, self.rng)
+        if prev.size:
+            # distal: one segment per (cell, source column) with source activity present
+            col = cells // P
+            src_cols = np.unique(prev // P)
+            pair_cell = np.repeat(cells, src_cols.size)
+            pair_src = np.tile(src_cols, cells.size)
+            ok = self.sources[pair_cell // P, pair_src]
+            pair_cell, pair_src = pair_cell[ok], pair_src[ok]
+            if pair_cell.size == 0:
+                return
+            segs = self._distal_segments(pair_cell, pair_src)
+            act = self.distal.compute_activity(prev)
+            potential = (act.packed[segs] & 0xFF).astype(np.int64) if act.packed.size else np.zeros(segs.size, np.int64)
+            self.distal.adapt_segments(segs, prev, p.distal_increment, p.distal_decrement)
+            live = self.distal.segment_cell[segs] >= 0
+            if not live.all():
+                self._forget_distal(segs[~live])
+                segs = self._distal_segments(pair_cell, pair_src)
+                potential[~live] = 0
+            cand = column_candidates(pair_src, prev, P, self.n_columns)
+            self.distal.grow_synapses(segs, cand, p.distal_sample_size - potential,
+                                      p.distal_initial_permanence, self.rng)
+            del col
+
+    def _distal_segments(self, cell: np.ndarray, source: np.ndarray) -> np.ndarray:
+        """Segment ids for (cell, source) pairs, creating the missing ones."""
+        keys = cell.astype(np.int64) * self.n_columns + source
+        idx = np.searchsorted(self._distal_keys, keys)
+        idx_c = np.minimum(idx, max(self._distal_keys.size - 1, 0))
+        found = (self._distal_keys.size > 0) & (self._distal_keys[idx_c] == keys) if self._distal_keys.size else np.zeros(keys.size, bool)
+        if not found.all():
+            new_keys = keys[~found]
+            new_segs = self.distal.create_segments(new_keys // self.n_columns)
+            at = np.searchsorted(self._distal_keys, new_keys)
+            order = np.argsort(new_keys, kind="stable")
+            self._distal_keys = np.insert(self._distal_keys, at[order], new_keys[order])
+            self._distal_segs = np.insert(self._distal_segs, at[order], new_segs[order])
+            idx = np.searchsorted(self._distal_keys, keys)
+        return self._distal_segs[idx]
+
+    def _forget_distal(self, segs: np.ndarray) -> None:
+        keep = ~np.isin(self._distal_segs, segs)
+        self._distal_keys = self._distal_keys[keep]
+        self._distal_segs = self._distal_segs[keep]

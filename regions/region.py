@@ -1,0 +1,215 @@
+"""A region: N columns sharing batched layer state, wired laterally by a graph.
+
+Each sensation settles: the L4 -> L2/3 exchange (L2/3 votes through lateral
+distal segments, L2/3 feeds L4 apical dendrites through L1) repeats until the joint
+L2/3 state is a fixed point, a cycle is detected, or a step limit is hit
+(:class:`regions.consensus.SettleTracker`).  All columns are computed in one set of
+kernel calls per layer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+from scipy import sparse
+
+from columns.column import Column
+from columns.layers.l23 import L23Layer, L23Params
+from columns.layers.l4 import L4Layer, L4Params
+
+from .consensus import SettleResult, SettleTracker
+
+__all__ = ["Region", "SensationResult", "flatten_rows", "lateral_adjacency"]
+
+
+def flatten_rows(rows: sparse.csr_array | sparse.csr_matrix | list[np.ndarray], size: int) -> np.ndarray:
+    """Per-column index arrays (CSR rows or a list) -> one flat index array (row ``k`` offset by ``k * size``)."""
+    if isinstance(rows, list):
+        rows = sparse.csr_array(
+            (np.ones(sum(len(r) for r in rows), dtype=bool),
+             np.concatenate([np.asarray(r, dtype=np.int64) for r in rows]) if rows else np.zeros(0, np.int64),
+             np.r_[0, np.cumsum([len(r) for r in rows])]),
+            shape=(len(rows), size),
+        )
+    indptr = np.asarray(rows.indptr)
+    counts = np.diff(indptr)
+    return rows.indices.astype(np.int64) + np.repeat(np.arange(counts.size, dtype=np.int64) * size, counts)
+
+
+def lateral_adjacency(graph: nx.Graph | None, n_columns: int) -> np.ndarray:
+    """Boolean ``(n, n)`` adjacency of a lateral graph on nodes ``0..n-1`` (None: all-to-all)."""
+    if graph is None:
+        return ~np.eye(n_columns, dtype=bool)
+    if graph.number_of_nodes() != n_columns:
+        raise ValueError(f"lateral graph has {graph.number_of_nodes()} nodes, the region has {n_columns} columns")
+    g = nx.convert_node_labels_to_integers(graph, ordering="sorted") if set(graph.nodes) != set(range(n_columns)) else graph
+    adj = nx.to_numpy_array(g, nodelist=range(n_columns), dtype=float) > 0
+    if not g.is_directed():
+        adj |= adj.T
+    np.fill_diagonal(adj, False)
+    return adj
+
+
+@dataclass
+class SensationResult:
+    """What one sensation did.
+
+    Attributes
+    ----------
+    settle : how the L2/3 exchange ended (fixed point, cycle or limit; entry time, period).
+    l23_active : active L2/3 cells per column after settling, int ``(n_columns,)``.
+    l4_active : active L4 cells per column on the first settling iteration.
+    l4_bursting : bursting minicolumns per column on the first iteration.
+    active_synapses : synapses touched over the whole sensation (an energy proxy).
+    l23_trajectory : flat L2/3 activity at each settling iteration (when recorded).
+    """
+
+    settle: SettleResult
+    l23_active: np.ndarray
+    l4_active: np.ndarray
+    l4_bursting: np.ndarray
+    active_synapses: int
+    l23_trajectory: list[np.ndarray] = field(default_factory=list)
+
+
+class Region:
+    """N columns with L4 and L2/3, voting laterally.
+
+    Parameters
+    ----------
+    n_columns : number of columns.
+    location_size : L4 basal (location) input bits per column.
+    l4, l23 : layer parameters.
+    lateral : networkx graph of lateral connections (None: all-to-all).
+    apical_feedback : L2/3 -> L1 -> L4 apical feedback within each column.
+    settle_max_iterations : bound on the settling exchange per sensation.
+    seed : one seed reproduces everything.
+    """
+
+    def __init__(
+        self,
+        n_columns: int,
+        location_size: int = 2400,
+        l4: L4Params | None = None,
+        l23: L23Params | None = None,
+        lateral: nx.Graph | None = None,
+        *,
+        apical_feedback: bool = True,
+        settle_max_iterations: int = 10,
+        seed: int | np.random.Generator | None = 0,
+    ) -> None:
+        self.n_columns = int(n_columns)
+        if self.n_columns <= 0:
+            raise ValueError(f"n_columns must be a positive integer, got {n_columns}")
+        if int(settle_max_iterations) <= 0:
+            raise ValueError(f"settle_max_iterations must be positive, got {settle_max_iterations}")
+        self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.l4_params = l4 or L4Params()
+        self.l23_params = l23 or L23Params()
+        self.location_size = int(location_size)
+        self.lateral_graph = lateral if lateral is not None else nx.complete_graph(self.n_columns)
+        self.adjacency = lateral_adjacency(self.lateral_graph, self.n_columns)
+        self.apical_feedback = bool(apical_feedback)
+        self.settle_max_iterations = int(settle_max_iterations)
+        self.L4 = L4Layer(self.n_columns, self.location_size,
+                          self.l23_params.cells if apical_feedback else 0, self.l4_params, self.rng)
+        self.L23 = L23Layer(self.n_columns, self.L4.cells_per_column, self.adjacency, self.l23_params, self.rng)
+        self.columns = [
+            Column(k, {"L4": (self.L4, self.L4.cells_per_column), "L23": (self.L23, self.l23_params.cells)})
+            for k in range(self.n_columns)
+        ]
+
+    # --------------------------------------------------------------- inputs
+    def _inputs(self, features, locations) -> tuple[np.ndarray, np.ndarray]:
+        mc = flatten_rows(features, self.l4_params.minicolumns)
+        loc = flatten_rows(locations, self.location_size)
+        return mc, loc
+
+    def reset(self) -> None:
+        """Clear activity between objects (learned synapses stay)."""
+        self.L4.reset()
+        self.L23.reset()
+
+    # ------------------------------------------------------------- sensing
+    def learn_sensation(self, features, locations, repeats: int = 3) -> None:
+        """Learn one sensation per column (one (feature, location) pair each), held ``repeats`` steps.
+
+        ``features`` / ``locations``: CSR batches (one row per column) or lists of index arrays.
+        """
+        mc, loc = self._inputs(features, locations)
+        for _ in range(int(repeats)):
+            apical = self.L23.active_cells if self.apical_feedback else None
+            self.L4.compute(mc, loc, apical, learn=True)
+            self.L23.compute(self.L4.active_cells, self.L4.winner_cells, learn=True)
+
+    def infer_sensation(self, features, locations, *, record: bool = False,
+                        max_iterations: int | None = None) -> SensationResult:
+        """Sense one pair per column and settle the L2/3 exchange to a fixed point or cycle."""
+        mc, loc = self._inputs(features, locations)
+        limit = self.settle_max_iterations if max_iterations is None else int(max_iterations)
+        tracker = SettleTracker(limit)
+        tracker.observe(self._state_key())
+        trajectory: list[np.ndarray] = []
+        synapses = 0
+        l4_active = l4_burst = None
+        while True:
+            apical = self.L23.active_cells if self.apical_feedback else None
+            self.L4.compute(mc, loc, apical, learn=False)
+            if l4_active is None:
+                l4_active = np.bincount(self.L4.active_cells // self.L4.cells_per_column, minlength=self.n_columns)
+                l4_burst = np.bincount(self.L4.bursting_minicolumns // self.l4_params.minicolumns,
+                                       minlength=self.n_columns)
+            self.L23.compute(self.L4.active_cells, learn=False)
+            synapses += self.L4.n_active_synapses + self.L23.n_active_synapses
+            if record:
+                trajectory.append(self.L23.active_cells.copy())
+            if tracker.observe(self._state_key()):
+                break
+        return SensationResult(
+            settle=tracker.result,
+            l23_active=self.L23.counts_per_column(),
+            l4_active=l4_active,
+            l4_bursting=l4_burst,
+            active_synapses=synapses,
+            l23_trajectory=trajectory,
+        )
+
+    def _state_key(self) -> np.ndarray:
+        # the joint state that settles: L2/3 activity (L4 follows from it and the fixed input)
+        return self.L23.active_cells
+
+    # ------------------------------------------------------------- readout
+    def l23_codes(self) -> list[np.ndarray]:
+        """Each column's active L2/3 cells (local indices)."""
+        return [c.L23.active for c in self.columns]
+
+    def overlaps_with(self, codes: sparse.csr_array) -> np.ndarray:
+        """Overlap of each column's L2/3 activity with a per-column code (CSR, one row per column)."""
+        act = flatten_rows_inverse(self.L23.active_cells, self.n_columns, self.l23_params.cells)
+        return np.asarray(act.multiply(codes).sum(axis=1)).reshape(-1).astype(np.int64)
+
+    @property
+    def n_synapses(self) -> int:
+        """Synapses in all dendrite stores of the region."""
+        stores = [self.L4.basal, self.L23.proximal, self.L23.distal]
+        if self.L4.apical is not None:
+            stores.append(self.L4.apical)
+        return sum(s.n_synapses for s in stores)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by all dendrite stores."""
+        stores = [self.L4.basal, self.L23.proximal, self.L23.distal]
+        if self.L4.apical is not None:
+            stores.append(self.L4.apical)
+        return sum(s.nbytes for s in stores)
+
+
+def flatten_rows_inverse(flat: np.ndarray, n_rows: int, size: int) -> sparse.csr_array:
+    """Flat indices (row ``k`` offset by ``k * size``, sorted) -> CSR batch ``(n_rows, size)``."""
+    flat = np.asarray(flat, dtype=np.int64)
+    rows = flat // size
+    indptr = np.r_[0, np.cumsum(np.bincount(rows, minlength=n_rows))]
+    return sparse.csr_array((np.ones(flat.size, dtype=bool), flat - rows * size, indptr), shape=(n_rows, size))
