@@ -34,6 +34,7 @@ synapses, not the store size.  Learning methods touch only the given segments.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -44,7 +45,7 @@ except ImportError:  # pragma: no cover - depends on scipy internals
 
 from .kernels import as_index_array, expand_ranges, group_ranks, radix_argsort_int32, sample_per_row
 
-__all__ = ["DendriteStore", "SegmentActivity"]
+__all__ = ["DendriteStore", "SegmentActivity", "SynapseSlots"]
 
 _DEAD = -1
 
@@ -83,6 +84,22 @@ class SegmentActivity:
     def matching_segments(self, threshold: int) -> np.ndarray:
         """Segments with at least ``threshold`` (>= 1) potential active synapses (int32, sorted)."""
         return np.flatnonzero((self.packed & 0xFF) >= max(int(threshold), 1)).astype(np.int32)
+
+
+class SynapseSlots(NamedTuple):
+    """A set of live synapses of a :class:`DendriteStore`, one entry per synapse.
+
+    ``slots`` are the store's internal synapse positions (int64): valid handles for
+    :meth:`DendriteStore.update_permanences` and :meth:`DendriteStore.remove_synapses`
+    until the next structural change (growth, removal, :meth:`DendriteStore.compact`).
+    ``segment`` (int32), ``presynaptic`` (int64) and ``permanence`` (float32) give each
+    synapse's segment, presynaptic cell and permanence; all four have shape ``(k,)``.
+    """
+
+    slots: np.ndarray
+    segment: np.ndarray
+    presynaptic: np.ndarray
+    permanence: np.ndarray
 
 
 def _grow(arr: np.ndarray, needed: int, fill: float | int | None = None) -> np.ndarray:
@@ -307,6 +324,84 @@ class DendriteStore:
         pre = self._presynaptic_of_slots(slots)
         order = np.argsort(pre, kind="stable")
         return pre[order], self._syn_perm[slots][order]
+
+    def synapses_of_segments(self, segments: np.ndarray) -> SynapseSlots:
+        """All live synapses of ``segments`` (live segment ids), in no particular order.
+
+        Cost: the synapses of those segments plus a scan of the small pending run.
+        """
+        seg = self._check_segments(segments)
+        slots, owner = self._slots_of_segments(seg)
+        return SynapseSlots(
+            slots, owner.astype(np.int32), self._presynaptic_of_slots(slots), self._syn_perm[slots]
+        )
+
+    def synapses_of_presynaptic(self, cells: np.ndarray) -> SynapseSlots:
+        """All live synapses whose presynaptic cell is one of ``cells`` (duplicates are ignored).
+
+        Cost: the synapses of those cells (one CSC slice each) plus a scan of the small
+        pending run, as in :meth:`compute_activity`.
+        """
+        cells = np.unique(as_index_array(cells, "cells", self.n_presynaptic))
+        ptr = self._pre_ptr
+        slots = expand_ranges(ptr[cells], ptr[cells + 1])
+        pre = np.repeat(cells, (ptr[cells + 1] - ptr[cells]).astype(np.int64))
+        if self._n_total > self._n_main:
+            flag = self._pre_flag
+            flag[cells] = True
+            pend_pre = self._pend_pre[: self._n_total - self._n_main]
+            pend = np.flatnonzero(flag[pend_pre])
+            flag[cells] = False
+            slots = np.concatenate([slots, pend + self._n_main])
+            pre = np.concatenate([pre, pend_pre[pend].astype(np.int64)])
+        seg = self._syn_seg[slots]
+        live = seg >= 0
+        slots, seg, pre = slots[live], seg[live], pre[live]
+        return SynapseSlots(slots, seg, pre, self._syn_perm[slots])
+
+    def live_synapses(self) -> SynapseSlots:
+        """Every live synapse of the store (one linear pass; for pruning and inspection)."""
+        n_main, n_total = self._n_main, self._n_total
+        pre_main = np.repeat(np.arange(self.n_presynaptic, dtype=np.int64), np.diff(self._pre_ptr))
+        pre = np.concatenate([pre_main, self._pend_pre[: n_total - n_main].astype(np.int64)])
+        slots = np.flatnonzero(self._syn_seg[:n_total] >= 0)
+        return SynapseSlots(slots, self._syn_seg[slots], pre[slots], self._syn_perm[slots])
+
+    def _check_slots(self, slots: object) -> np.ndarray:
+        """Validate unique live synapse slots (int64)."""
+        idx = as_index_array(slots, "slots", max(self._n_total, 1)) if np.size(slots) else np.zeros(0, np.int64)
+        if idx.size and self._n_total == 0:
+            raise ValueError("slots: the store holds no synapses")
+        if idx.size and np.any(self._syn_seg[idx] < 0):
+            raise ValueError(f"slots: slot {int(idx[np.argmax(self._syn_seg[idx] < 0)])} holds no live synapse")
+        if idx.size > 1 and np.unique(idx).size != idx.size:
+            raise ValueError("slots: duplicate synapse slots (sum their deltas first)")
+        return idx
+
+    def update_permanences(self, slots: np.ndarray, delta: np.ndarray | float, *, stamp: bool = True) -> None:
+        """Add ``delta`` (float, broadcast to ``(k,)``) to the permanences of ``slots`` (unique, live).
+
+        Permanences are clipped to [0, 1]; synapses that reach 0 are destroyed (and a
+        segment left empty with them), exactly as in :meth:`adapt_segments`.  With
+        ``stamp`` the segments of the slots are marked as used at :attr:`timestep`.
+        """
+        idx = self._check_slots(slots)
+        d = np.asarray(delta, dtype=np.float32)
+        if d.ndim > 1 or (d.ndim == 1 and d.size != idx.size):
+            raise ValueError(f"delta: expected a scalar or shape ({idx.size},), got shape {d.shape}")
+        if not np.all(np.isfinite(d)):
+            raise ValueError("delta: values must be finite")
+        if idx.size == 0:
+            return
+        if stamp:
+            self._seg_last_used[self._syn_seg[idx]] = self.timestep
+        self._apply_delta(idx, np.broadcast_to(d, idx.shape))
+
+    def remove_synapses(self, slots: np.ndarray) -> None:
+        """Destroy the synapses at ``slots`` (unique, live); segments left empty are destroyed."""
+        idx = self._check_slots(slots)
+        if idx.size:
+            self._kill_synapses(idx)
 
     # ------------------------------------------------------------- learning
     def _check_segments(self, segments: object, name: str = "segments") -> np.ndarray:
