@@ -133,16 +133,21 @@ class Region:
         self.L23.reset()
 
     # ------------------------------------------------------------- sensing
-    def learn_sensation(self, features, locations, repeats: int = 3) -> None:
+    def learn_sensation(self, features, locations, repeats: int = 3) -> np.ndarray:
         """Learn one sensation per column (one (feature, location) pair each), held ``repeats`` steps.
 
         ``features`` / ``locations``: CSR batches (one row per column) or lists of index arrays.
+        Returns the number of active L4 cells (all columns) at each repeat, int ``(repeats,)``:
+        a novel pair bursts on the first repeat.
         """
         mc, loc = self._inputs(features, locations)
-        for _ in range(int(repeats)):
+        l4_active = np.zeros(int(repeats), dtype=np.int64)
+        for r in range(int(repeats)):
             apical = self.L23.active_cells if self.apical_feedback else None
             self.L4.compute(mc, loc, apical, learn=True)
+            l4_active[r] = self.L4.active_cells.size
             self.L23.compute(self.L4.active_cells, self.L4.winner_cells, learn=True)
+        return l4_active
 
     def infer_sensation(self, features, locations, *, record: bool = False,
                         max_iterations: int | None = None) -> SensationResult:
