@@ -84,6 +84,9 @@ class Region:
     l4, l23 : layer parameters.
     lateral : networkx graph of lateral connections (None: all-to-all).
     apical_feedback : L2/3 -> L1 -> L4 apical feedback within each column.
+    apical_size : L4 apical input bits per column.  Default: this column's L2/3 cells
+        (feedback from its own object layer).  A hierarchy sets it to the size of a
+        higher region's output and passes ``apical_input`` to the sensing methods.
     settle_max_iterations : bound on the settling exchange per sensation.
     seed : one seed reproduces everything.
     """
@@ -97,6 +100,7 @@ class Region:
         lateral: nx.Graph | None = None,
         *,
         apical_feedback: bool = True,
+        apical_size: int | None = None,
         settle_max_iterations: int = 10,
         seed: int | np.random.Generator | None = 0,
     ) -> None:
@@ -113,8 +117,8 @@ class Region:
         self.adjacency = lateral_adjacency(self.lateral_graph, self.n_columns)
         self.apical_feedback = bool(apical_feedback)
         self.settle_max_iterations = int(settle_max_iterations)
-        self.L4 = L4Layer(self.n_columns, self.location_size,
-                          self.l23_params.cells if apical_feedback else 0, self.l4_params, self.rng)
+        self.apical_size = (self.l23_params.cells if apical_size is None else int(apical_size)) if apical_feedback else 0
+        self.L4 = L4Layer(self.n_columns, self.location_size, self.apical_size, self.l4_params, self.rng)
         self.L23 = L23Layer(self.n_columns, self.L4.cells_per_column, self.adjacency, self.l23_params, self.rng)
         self.columns = [
             Column(k, {"L4": (self.L4, self.L4.cells_per_column), "L23": (self.L23, self.l23_params.cells)})
@@ -133,25 +137,35 @@ class Region:
         self.L23.reset()
 
     # ------------------------------------------------------------- sensing
-    def learn_sensation(self, features, locations, repeats: int = 3) -> np.ndarray:
+    def _apical(self, apical_input: np.ndarray | None) -> np.ndarray | None:
+        if not self.apical_feedback:
+            return None
+        return self.L23.active_cells if apical_input is None else apical_input
+
+    def learn_sensation(self, features, locations, repeats: int = 3,
+                        apical_input: np.ndarray | None = None) -> np.ndarray:
         """Learn one sensation per column (one (feature, location) pair each), held ``repeats`` steps.
 
         ``features`` / ``locations``: CSR batches (one row per column) or lists of index arrays.
         Returns the number of active L4 cells (all columns) at each repeat, int ``(repeats,)``:
-        a novel pair bursts on the first repeat.
+        a novel pair bursts on the first repeat.  ``apical_input`` (flat L4 apical bits)
+        replaces the default feedback from this region's own L2/3.
         """
         mc, loc = self._inputs(features, locations)
         l4_active = np.zeros(int(repeats), dtype=np.int64)
         for r in range(int(repeats)):
-            apical = self.L23.active_cells if self.apical_feedback else None
-            self.L4.compute(mc, loc, apical, learn=True)
+            self.L4.compute(mc, loc, self._apical(apical_input), learn=True)
             l4_active[r] = self.L4.active_cells.size
             self.L23.compute(self.L4.active_cells, self.L4.winner_cells, learn=True)
         return l4_active
 
     def infer_sensation(self, features, locations, *, record: bool = False,
-                        max_iterations: int | None = None) -> SensationResult:
-        """Sense one pair per column and settle the L2/3 exchange to a fixed point or cycle."""
+                        max_iterations: int | None = None,
+                        apical_input: np.ndarray | None = None) -> SensationResult:
+        """Sense one pair per column and settle the L2/3 exchange to a fixed point or cycle.
+
+        ``apical_input`` (flat L4 apical bits) replaces the feedback from this region's L2/3.
+        """
         mc, loc = self._inputs(features, locations)
         limit = self.settle_max_iterations if max_iterations is None else int(max_iterations)
         tracker = SettleTracker(limit)
@@ -160,8 +174,7 @@ class Region:
         synapses = 0
         l4_active = l4_burst = None
         while True:
-            apical = self.L23.active_cells if self.apical_feedback else None
-            self.L4.compute(mc, loc, apical, learn=False)
+            self.L4.compute(mc, loc, self._apical(apical_input), learn=False)
             if l4_active is None:
                 l4_active = np.bincount(self.L4.active_cells // self.L4.cells_per_column, minlength=self.n_columns)
                 l4_burst = np.bincount(self.L4.bursting_minicolumns // self.l4_params.minicolumns,
