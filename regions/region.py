@@ -16,6 +16,7 @@ import numpy as np
 from scipy import sparse
 
 from columns.column import Column
+from columns.dendrites import DendriteStore
 from columns.layers.l23 import L23Layer, L23Params
 from columns.layers.l4 import L4Layer, L4Params
 
@@ -208,21 +209,45 @@ class Region:
         act = flatten_rows_inverse(self.L23.active_cells, self.n_columns, self.l23_params.cells)
         return np.asarray(act.multiply(codes).sum(axis=1)).reshape(-1).astype(np.int64)
 
+    def _stores(self) -> dict[str, "DendriteStore"]:
+        stores = {"L4.basal": self.L4.basal, "L23.proximal": self.L23.proximal, "L23.distal": self.L23.distal}
+        if self.L4.apical is not None:
+            stores["L4.apical"] = self.L4.apical
+        return stores
+
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """Every learned array of the region (dendrite stores and L2/3 segment maps), for saving."""
+        arrays: dict[str, np.ndarray] = {}
+        for name, store in self._stores().items():
+            arrays.update(store.to_arrays(prefix=f"{name}."))
+        arrays.update(self.L23.state_arrays())
+        return arrays
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`state_arrays` saved (shapes must match this region's parameters)."""
+        from columns.dendrites import DendriteStore
+
+        for name, store in self._stores().items():
+            restored = DendriteStore.from_arrays(arrays, prefix=f"{name}.")
+            if (restored.n_cells, restored.n_presynaptic) != (store.n_cells, store.n_presynaptic):
+                raise ValueError(
+                    f"saved {name} store has shape {(restored.n_cells, restored.n_presynaptic)}, "
+                    f"this region expects {(store.n_cells, store.n_presynaptic)}"
+                )
+            layer, attr = name.split(".")
+            setattr(getattr(self, layer), attr, restored)
+        self.L23.load_state_arrays(arrays)
+        self.reset()
+
     @property
     def n_synapses(self) -> int:
         """Synapses in all dendrite stores of the region."""
-        stores = [self.L4.basal, self.L23.proximal, self.L23.distal]
-        if self.L4.apical is not None:
-            stores.append(self.L4.apical)
-        return sum(s.n_synapses for s in stores)
+        return sum(s.n_synapses for s in self._stores().values())
 
     @property
     def nbytes(self) -> int:
         """Bytes held by all dendrite stores."""
-        stores = [self.L4.basal, self.L23.proximal, self.L23.distal]
-        if self.L4.apical is not None:
-            stores.append(self.L4.apical)
-        return sum(s.nbytes for s in stores)
+        return sum(s.nbytes for s in self._stores().values())
 
 
 def flatten_rows_inverse(flat: np.ndarray, n_rows: int, size: int) -> sparse.csr_array:

@@ -134,6 +134,20 @@ class L23Layer:
         self._distal_segs = np.zeros(0, dtype=np.int32)
         self.reset()
 
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """The segment maps (proximal segment per cell, distal segment per (cell, source))."""
+        return {"L23.proximal_segment": self._prox_seg.copy(), "L23.distal_keys": self._distal_keys.copy(),
+                "L23.distal_segments": self._distal_segs.copy()}
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore the maps saved by :meth:`state_arrays` (the stores are restored by the region)."""
+        prox = np.asarray(arrays["L23.proximal_segment"], dtype=np.int32)
+        if prox.shape != (self.n_cells,):
+            raise ValueError(f"saved L23.proximal_segment has shape {prox.shape}, expected {(self.n_cells,)}")
+        self._prox_seg = prox.copy()
+        self._distal_keys = np.asarray(arrays["L23.distal_keys"], dtype=np.int64).copy()
+        self._distal_segs = np.asarray(arrays["L23.distal_segments"], dtype=np.int32).copy()
+
     def reset(self) -> None:
         """Forget the current object (activity only)."""
         self.active_cells = np.zeros(0, dtype=np.int32)
