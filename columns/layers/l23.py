@@ -125,36 +125,37 @@ class L23Layer:
         adj = adj.copy()
         np.fill_diagonal(adj, True)
         self.sources = adj  # sources[k, j]: column k listens to column j
-        self.proximal = DendriteStore(self.n_cells, self.n_columns * self.ff_size, p.proximal_connected_permanence,
-                                      max_segments_per_cell=1)
-        self.distal = DendriteStore(self.n_cells, self.n_cells, p.distal_connected_permanence,
-                                    max_segments_per_cell=self.n_columns)
-        self._prox_seg = np.full(self.n_cells, -1, dtype=np.int32)
-        self._distal_keys = np.zeros(0, dtype=np.int64)  # cell * n_columns + source, sorted
-        self._distal_segs = np.zeros(0, dtype=np.int32)
+        self.proximal = DendriteStore(self.n_cells, self.n_columns * self.ff_size, p.proximal_connected_permanence)
+        self.distal = DendriteStore(self.n_cells, self.n_cells, p.distal_connected_permanence)
+        self._seg_source = np.zeros(0, dtype=np.int32)  # source column of every distal segment id
         self.reset()
 
     def state_arrays(self) -> dict[str, np.ndarray]:
-        """The segment maps (proximal segment per cell, distal segment per (cell, source))."""
-        return {"L23.proximal_segment": self._prox_seg.copy(), "L23.distal_keys": self._distal_keys.copy(),
-                "L23.distal_segments": self._distal_segs.copy()}
+        """The source column of every distal segment (the stores are saved by the region)."""
+        return {"L23.distal_segment_source": self._seg_source[: self.distal.n_segment_slots].copy()}
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
-        """Restore the maps saved by :meth:`state_arrays` (the stores are restored by the region)."""
-        prox = np.asarray(arrays["L23.proximal_segment"], dtype=np.int32)
-        if prox.shape != (self.n_cells,):
-            raise ValueError(f"saved L23.proximal_segment has shape {prox.shape}, expected {(self.n_cells,)}")
-        self._prox_seg = prox.copy()
-        self._distal_keys = np.asarray(arrays["L23.distal_keys"], dtype=np.int64).copy()
-        self._distal_segs = np.asarray(arrays["L23.distal_segments"], dtype=np.int32).copy()
+        """Restore what :meth:`state_arrays` saved."""
+        src = np.asarray(arrays["L23.distal_segment_source"], dtype=np.int32)
+        if src.size and (src.min() < 0 or src.max() >= self.n_columns):
+            raise ValueError(f"saved L23.distal_segment_source holds columns outside [0, {self.n_columns})")
+        self._seg_source = src.copy()
 
     def reset(self) -> None:
-        """Forget the current object (activity only)."""
+        """Forget the current object: activity, and the segments that learning of it was using.
+
+        Call it between objects: in learning mode each object grows its own proximal
+        segment on each of its cells and its own distal segment per (cell, source column).
+        """
         self.active_cells = np.zeros(0, dtype=np.int32)
         self.previous_active_cells = np.zeros(0, dtype=np.int32)
         self.feedforward_cells = np.zeros(0, dtype=np.int32)
         self.support = np.zeros(0, dtype=np.int32)
         self.n_active_synapses = 0
+        self._obj_prox_keys = np.zeros(0, dtype=np.int64)  # cells, sorted
+        self._obj_prox_segs = np.zeros(0, dtype=np.int32)
+        self._obj_dist_keys = np.zeros(0, dtype=np.int64)  # cell * n_columns + source, sorted
+        self._obj_dist_segs = np.zeros(0, dtype=np.int32)
 
     def active_cells_of(self, column: int) -> np.ndarray:
         """Active cells of one column, as local indices."""
@@ -215,11 +216,12 @@ class L23Layer:
         return np.union1d(keep, drawn)
 
     def _support(self, prev: np.ndarray) -> np.ndarray:
-        """Active distal segments per cell (internal context + votes), int ``(n_cells,)``."""
+        """Number of sources (own column + voting neighbours) with an active distal segment, per cell."""
         act = self.distal.compute_activity(prev)
         self.n_active_synapses += act.n_active_synapses
         segs = act.active_segments(self.params.distal_threshold)
-        return np.bincount(self.distal.segment_cell[segs], minlength=self.n_cells)
+        pairs = np.unique(self.distal.segment_cell[segs].astype(np.int64) * self.n_columns + self._seg_source[segs])
+        return np.bincount(pairs // self.n_columns, minlength=self.n_cells)
 
     def _infer(self, ff: np.ndarray, prev: np.ndarray) -> np.ndarray:
         p = self.params
@@ -270,27 +272,15 @@ class L23Layer:
         p = self.params
         P = p.cells
         if ff.size:
-            # proximal: one segment per cell
-            missing = cells[self._prox_seg[cells] < 0]
-            if missing.size:
-                self._prox_seg[missing] = self.proximal.create_segments(missing)
-            segs = self._prox_seg[cells]
+            # proximal: one segment per (cell, object)
+            segs = self._object_segments(self.proximal, "prox", cells.astype(np.int64), cells)
             act = self.proximal.compute_activity(ff)
-            potential = (act.packed[segs] & 0xFF).astype(np.int64)
-            self.proximal.adapt_segments(segs, ff, p.proximal_increment, p.proximal_decrement)
-            live = self.proximal.segment_cell[segs] >= 0
-            self._prox_seg[cells[~live]] = -1
-            missing = cells[~live]
-            if missing.size:
-                self._prox_seg[missing] = self.proximal.create_segments(missing)
-                potential[~live] = 0
-            segs = self._prox_seg[cells]
-            cand = column_candidates(cells // P, growth, self.ff_size, self.n_columns)
-            self.proximal.grow_synapses(segs, cand, p.proximal_sample_size - potential,
-                                        p.proximal_initial_permanence, self.rng)
+            self._reinforce_and_grow(self.proximal, "prox", cells.astype(np.int64), cells, segs, act.packed, ff,
+                                     column_candidates(cells // P, growth, self.ff_size, self.n_columns),
+                                     p.proximal_increment, p.proximal_decrement, p.proximal_sample_size,
+                                     p.proximal_initial_permanence)
         if prev.size:
-            # distal: one segment per (cell, source column) with source activity present
-            col = cells // P
+            # distal: one segment per (cell, source column, object), for sources with activity
             src_cols = np.unique(prev // P)
             pair_cell = np.repeat(cells, src_cols.size)
             pair_src = np.tile(src_cols, cells.size)
@@ -298,37 +288,59 @@ class L23Layer:
             pair_cell, pair_src = pair_cell[ok], pair_src[ok]
             if pair_cell.size == 0:
                 return
-            segs = self._distal_segments(pair_cell, pair_src)
+            keys = pair_cell.astype(np.int64) * self.n_columns + pair_src
+            segs = self._object_segments(self.distal, "dist", keys, pair_cell)
             act = self.distal.compute_activity(prev)
-            potential = (act.packed[segs] & 0xFF).astype(np.int64) if act.packed.size else np.zeros(segs.size, np.int64)
-            self.distal.adapt_segments(segs, prev, p.distal_increment, p.distal_decrement)
-            live = self.distal.segment_cell[segs] >= 0
-            if not live.all():
-                self._forget_distal(segs[~live])
-                segs = self._distal_segments(pair_cell, pair_src)
-                potential[~live] = 0
-            cand = column_candidates(pair_src, prev, P, self.n_columns)
-            self.distal.grow_synapses(segs, cand, p.distal_sample_size - potential,
-                                      p.distal_initial_permanence, self.rng)
-            del col
+            self._reinforce_and_grow(self.distal, "dist", keys, pair_cell, segs, act.packed, prev,
+                                     column_candidates(pair_src, prev, P, self.n_columns),
+                                     p.distal_increment, p.distal_decrement, p.distal_sample_size,
+                                     p.distal_initial_permanence)
 
-    def _distal_segments(self, cell: np.ndarray, source: np.ndarray) -> np.ndarray:
-        """Segment ids for (cell, source) pairs, creating the missing ones."""
-        keys = cell.astype(np.int64) * self.n_columns + source
-        idx = np.searchsorted(self._distal_keys, keys)
-        idx_c = np.minimum(idx, max(self._distal_keys.size - 1, 0))
-        found = (self._distal_keys.size > 0) & (self._distal_keys[idx_c] == keys) if self._distal_keys.size else np.zeros(keys.size, bool)
+    def _reinforce_and_grow(self, store: DendriteStore, which: str, keys: np.ndarray, cells: np.ndarray,
+                            segs: np.ndarray, packed: np.ndarray, active: np.ndarray,
+                            candidates: tuple[np.ndarray, np.ndarray], inc: float, dec: float,
+                            sample_size: int, initial: float) -> None:
+        """Hebbian update of this object's segments, then top each up to ``sample_size`` active synapses."""
+        in_packed = segs < packed.size
+        potential = np.zeros(segs.size, dtype=np.int64)
+        potential[in_packed] = packed[segs[in_packed]] & 0xFF
+        store.adapt_segments(segs, active, inc, dec)
+        dead = store.segment_cell[segs] < 0
+        if dead.any():  # a segment emptied by depression is gone: start a fresh one
+            self._forget(which, keys[dead])
+            segs = self._object_segments(store, which, keys, cells)
+            potential[dead] = 0
+        store.grow_synapses(segs, candidates, sample_size - potential, initial, self.rng)
+
+    def _object_segments(self, store: DendriteStore, which: str, keys: np.ndarray, cells: np.ndarray) -> np.ndarray:
+        """This object's segment for each key (creating the missing ones on ``cells``)."""
+        known = getattr(self, f"_obj_{which}_keys")
+        segs_of = getattr(self, f"_obj_{which}_segs")
+        idx = np.searchsorted(known, keys)
+        found = np.zeros(keys.size, dtype=bool)
+        if known.size:
+            found = known[np.minimum(idx, known.size - 1)] == keys
         if not found.all():
             new_keys = keys[~found]
-            new_segs = self.distal.create_segments(new_keys // self.n_columns)
-            at = np.searchsorted(self._distal_keys, new_keys)
+            new_segs = store.create_segments(cells[~found])
+            if which == "dist":
+                need = int(new_segs.max()) + 1
+                if self._seg_source.size < need:
+                    grown = np.zeros(max(need, 2 * self._seg_source.size), dtype=np.int32)
+                    grown[: self._seg_source.size] = self._seg_source
+                    self._seg_source = grown
+                self._seg_source[new_segs] = (new_keys % self.n_columns).astype(np.int32)
             order = np.argsort(new_keys, kind="stable")
-            self._distal_keys = np.insert(self._distal_keys, at[order], new_keys[order])
-            self._distal_segs = np.insert(self._distal_segs, at[order], new_segs[order])
-            idx = np.searchsorted(self._distal_keys, keys)
-        return self._distal_segs[idx]
+            at = np.searchsorted(known, new_keys[order])
+            known = np.insert(known, at, new_keys[order])
+            segs_of = np.insert(segs_of, at, new_segs[order])
+            setattr(self, f"_obj_{which}_keys", known)
+            setattr(self, f"_obj_{which}_segs", segs_of)
+            idx = np.searchsorted(known, keys)
+        return segs_of[idx]
 
-    def _forget_distal(self, segs: np.ndarray) -> None:
-        keep = ~np.isin(self._distal_segs, segs)
-        self._distal_keys = self._distal_keys[keep]
-        self._distal_segs = self._distal_segs[keep]
+    def _forget(self, which: str, keys: np.ndarray) -> None:
+        known = getattr(self, f"_obj_{which}_keys")
+        keep = ~np.isin(known, keys)
+        setattr(self, f"_obj_{which}_keys", known[keep])
+        setattr(self, f"_obj_{which}_segs", getattr(self, f"_obj_{which}_segs")[keep])
