@@ -330,7 +330,13 @@ class DendriteStore:
 
         Cost: the synapses of those segments plus a scan of the small pending run.
         """
-        seg = self._check_segments(segments)
+        if np.size(segments) == 0:
+            seg = np.zeros(0, dtype=np.int64)
+        else:
+            seg = np.sort(as_index_array(segments, "segments", max(self._n_seg, 1)))
+            if self._n_seg == 0 or np.any(self._seg_cell[seg] < 0):
+                raise ValueError("segments: a segment id is not a live segment")
+            seg = seg[np.r_[True, seg[1:] != seg[:-1]]]  # sort-based unique (cheaper than np.unique here)
         slots, owner = self._slots_of_segments(seg)
         return SynapseSlots(
             slots, owner.astype(np.int32), self._presynaptic_of_slots(slots), self._syn_perm[slots]
@@ -342,7 +348,9 @@ class DendriteStore:
         Cost: the synapses of those cells (one CSC slice each) plus a scan of the small
         pending run, as in :meth:`compute_activity`.
         """
-        cells = np.unique(as_index_array(cells, "cells", self.n_presynaptic))
+        cells = np.sort(as_index_array(cells, "cells", self.n_presynaptic))
+        if cells.size > 1:
+            cells = cells[np.r_[True, cells[1:] != cells[:-1]]]
         ptr = self._pre_ptr
         slots = expand_ranges(ptr[cells], ptr[cells + 1])
         pre = np.repeat(cells, (ptr[cells + 1] - ptr[cells]).astype(np.int64))
@@ -367,6 +375,27 @@ class DendriteStore:
         slots = np.flatnonzero(self._syn_seg[:n_total] >= 0)
         return SynapseSlots(slots, self._syn_seg[slots], pre[slots], self._syn_perm[slots])
 
+    def connected_matrix(self) -> "scipy.sparse.csr_array":
+        """Connected synapses as a 0/1 ``csr_array`` of shape ``(n_presynaptic, n_segment_slots)``.
+
+        Entry ``[p, s]`` is 1 when segment ``s`` has a synapse from cell ``p`` with permanence
+        ``>= connected_threshold`` (dtype int32, sorted indices).  With activity as a
+        ``(batch, n_presynaptic)`` sparse matrix ``A``, ``A @ store.connected_matrix()`` gives the
+        connected overlap of every segment for every row: a read-only view of the learned
+        weights for batched inference.  Cost: one pass over the live synapses.
+        """
+        from scipy import sparse
+
+        syn = self.live_synapses()
+        keep = syn.permanence >= self.connected_threshold
+        pre, seg = syn.presynaptic[keep], syn.segment[keep].astype(np.int64)
+        order = np.lexsort((seg, pre))
+        pre, seg = pre[order], seg[order]
+        indptr = np.zeros(self.n_presynaptic + 1, dtype=np.int64)
+        np.cumsum(np.bincount(pre, minlength=self.n_presynaptic), out=indptr[1:])
+        data = np.ones(seg.size, dtype=np.int32)
+        return sparse.csr_array((data, seg, indptr), shape=(self.n_presynaptic, self._n_seg))
+
     def _check_slots(self, slots: object) -> np.ndarray:
         """Validate unique live synapse slots (int64)."""
         idx = as_index_array(slots, "slots", max(self._n_total, 1)) if np.size(slots) else np.zeros(0, np.int64)
@@ -374,8 +403,13 @@ class DendriteStore:
             raise ValueError("slots: the store holds no synapses")
         if idx.size and np.any(self._syn_seg[idx] < 0):
             raise ValueError(f"slots: slot {int(idx[np.argmax(self._syn_seg[idx] < 0)])} holds no live synapse")
-        if idx.size > 1 and np.unique(idx).size != idx.size:
-            raise ValueError("slots: duplicate synapse slots (sum their deltas first)")
+        if idx.size > 1:
+            # duplicates: with repeated targets the last write wins, so an earlier position reads back another value
+            position = np.empty(self._n_total, dtype=np.int32)  # uninitialised; only written entries are read
+            order = np.arange(idx.size, dtype=np.int32)
+            position[idx] = order
+            if np.any(position[idx] != order):
+                raise ValueError("slots: duplicate synapse slots (sum their deltas first)")
         return idx
 
     def update_permanences(self, slots: np.ndarray, delta: np.ndarray | float, *, stamp: bool = True) -> None:

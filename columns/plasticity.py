@@ -75,7 +75,9 @@ def _unique_indices(values: object, name: str, upper: int) -> np.ndarray:
     """Validated, sorted, unique int64 indices in ``[0, upper)``."""
     if values is None:
         return np.zeros(0, dtype=np.int64)
-    return np.unique(as_index_array(values, name, upper))
+    idx = np.sort(as_index_array(values, name, upper))
+    # sort-based unique: numpy 2.4's hash-based np.unique is several times slower here
+    return idx[np.r_[True, idx[1:] != idx[:-1]]] if idx.size > 1 else idx
 
 
 # ---------------------------------------------------------------- interface
@@ -178,16 +180,6 @@ class _StatefulRule(PlasticityRule):
             self._shape = shape
         self._last_t = step
         return step, pre, post, allowed
-
-
-def _apply_summed(store: DendriteStore, slots: np.ndarray, delta: np.ndarray) -> None:
-    """Sum the deltas of repeated slots and apply the non-zero totals in one update."""
-    if slots.size == 0:
-        return
-    uniq, inverse = np.unique(slots, return_inverse=True)
-    total = np.bincount(inverse, weights=delta, minlength=uniq.size)
-    nz = total != 0
-    store.update_permanences(uniq[nz], total[nz])
 
 
 # ----------------------------------------------------------------- registry
@@ -313,7 +305,10 @@ class STDPRule(_StatefulRule):
     * LTP over all synapses of the segments of the active owner cells, reading the
       pre traces *including* this step's pre spikes;
 
-    both summed per synapse and applied once (clipped to [0, 1]).
+    both summed per synapse and applied once (clipped to [0, 1]).  Segments whose
+    synapses change are stamped as used at ``store.timestep``.  Finding the segments
+    of the active owner cells is one pass over the 4-byte segment-owner array (the
+    store keeps no cell -> segment index); everything else follows the touched synapses.
 
     Parameters
     ----------
@@ -363,7 +358,10 @@ class STDPRule(_StatefulRule):
         last[cells] = t
 
     def traces(self, t: int) -> tuple[np.ndarray, np.ndarray]:
-        """(presynaptic, postsynaptic) trace values at step ``t`` (float64, full arrays; read-only view)."""
+        """(presynaptic, postsynaptic) trace values at step ``t``: float64 ``(n_presynaptic,)``, ``(n_cells,)``.
+
+        Evaluated lazily from the stored last-spike values; no side effect.
+        """
         if self._shape is None:
             raise ValueError("traces: the rule has not learned yet")
         every_pre = np.arange(self._pre_trace.size)
@@ -388,24 +386,30 @@ class STDPRule(_StatefulRule):
     ) -> None:
         """One STDP step: LTD on synapses of active pre cells, LTP on segments of active owner cells."""
         t, pre, post, allowed = self._begin(store, segments, active_presynaptic, post_active, t)
+        post_flag = np.zeros(store.n_cells + 1, dtype=bool)  # index -1 (free segment ids) stays False
+        post_flag[post] = True
         # LTD: post spikes strictly before t, read before this step's post spikes
         dep = store.synapses_of_presynaptic(pre)
         if allowed is not None:
             keep = allowed[dep.segment]
             dep = SynapseSlots(*(a[keep] for a in dep))
         owner = store.segment_cell[dep.segment].astype(np.int64)
-        ltd = self._read(self._post_trace, self._post_last, owner, t, self.tau_minus)
+        # synapses onto active owner cells also potentiate: they are handled with the LTP set below
+        only_ltd = ~post_flag[owner]
+        ltd = self._read(self._post_trace, self._post_last, owner[only_ltd], t, self.tau_minus)
         # pre spikes of this step enter the trace before LTP (dt = 0 potentiates)
         self._spike(self._pre_trace, self._pre_last, pre, t, self.tau_plus)
-        pot_segments = _segments_of_cells(store, post, allowed)
-        pot = store.synapses_of_segments(pot_segments)
-        ltp = self._read(self._pre_trace, self._pre_last, pot.presynaptic, t, self.tau_plus)
+        pot = store.synapses_of_segments(_segments_of_cells(store, post_flag, allowed))
+        delta = self.a_plus * self._read(self._pre_trace, self._pre_last, pot.presynaptic, t, self.tau_plus)
+        both = self._pre_last[pot.presynaptic] == t  # presynaptic cell active now: LTD as well
+        if both.any():
+            owner_both = store.segment_cell[pot.segment[both]].astype(np.int64)
+            delta[both] -= self.a_minus * self._read(self._post_trace, self._post_last, owner_both, t, self.tau_minus)
         self._spike(self._post_trace, self._post_last, post, t, self.tau_minus)
-        _apply_summed(
-            store,
-            np.concatenate([dep.slots, pot.slots]),
-            np.concatenate([-self.a_minus * ltd, self.a_plus * ltp]),
-        )
+        slots = np.concatenate([dep.slots[only_ltd], pot.slots])
+        delta = np.concatenate([-self.a_minus * ltd, delta])
+        nonzero = delta != 0
+        store.update_permanences(slots[nonzero], delta[nonzero])
 
     def __repr__(self) -> str:
         return (
@@ -414,19 +418,17 @@ class STDPRule(_StatefulRule):
         )
 
 
-def _segments_of_cells(store: DendriteStore, cells: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
-    """Live segments owned by ``cells`` (one pass over the segment-owner array), within ``allowed``."""
-    if cells.size == 0 or store.n_segment_slots == 0:
+def _segments_of_cells(store: DendriteStore, cell_flag: np.ndarray, allowed: np.ndarray | None) -> np.ndarray:
+    """Live segments whose owner is flagged in ``cell_flag`` (bool ``(n_cells + 1,)``, last entry False), within ``allowed``.
+
+    One pass over the segment-owner array (4 bytes per segment): there is no cell -> segment index.
+    """
+    if store.n_segment_slots == 0:
         return np.zeros(0, dtype=np.int64)
     if allowed is not None:
         candidates = np.flatnonzero(allowed)
-        owner = store.segment_cell[candidates]
-        flag = np.zeros(store.n_cells + 1, dtype=bool)  # index -1 (free ids) stays False
-        flag[cells] = True
-        return candidates[flag[owner]]
-    flag = np.zeros(store.n_cells + 1, dtype=bool)
-    flag[cells] = True
-    return np.flatnonzero(flag[store.segment_cell])
+        return candidates[cell_flag[store.segment_cell[candidates]]]
+    return np.flatnonzero(cell_flag[store.segment_cell])
 
 
 # ---------------------------------------------------------------------- BCM
@@ -496,11 +498,13 @@ class BCMRule(_StatefulRule):
         y0, th0 = self._rate[cells], self._theta[cells]
         a, b = self._a, self._b
         c = a * a
+        a_d = np.exp(d * math.log(a))
+        b_d = np.exp(d * math.log(b))
         if abs(b - c) > 1e-12:
-            geometric = c * (b**d - c**d) / (b - c)  # sum_{k=1..d} b**(d-k) c**k
+            geometric = c * (b_d - a_d * a_d) / (b - c)  # sum_{k=1..d} b**(d-k) c**k
         else:
-            geometric = d * b ** np.maximum(d - 1, 0) * c
-        return a**d * y0, b**d * th0 + (1 - b) * y0 * y0 * geometric
+            geometric = d * b_d * (c / b)
+        return a_d * y0, b_d * th0 + (1 - b) * y0 * y0 * geometric
 
     def state(self, t: int) -> tuple[np.ndarray, np.ndarray]:
         """(rates ``y``, thresholds ``theta``) of every owner cell at step ``t`` (float64, no side effect).
@@ -529,16 +533,23 @@ class BCMRule(_StatefulRule):
             keep = allowed[syn.segment]
             syn = SynapseSlots(*(a[keep] for a in syn))
         owner = store.segment_cell[syn.segment].astype(np.int64)
-        cells = np.union1d(owner, post)
+        # cells touched this step: owners of active synapses and active cells (one flag pass over the cells)
+        touched = np.zeros(store.n_cells, dtype=bool)
+        touched[owner] = True
+        touched[post] = True
+        cells = np.flatnonzero(touched)
         y_prev, theta_prev = self._advance(cells, t - 1)
-        spiking = np.zeros(cells.size, dtype=np.float64)
-        spiking[np.searchsorted(cells, post)] = 1.0
-        y = self._a * y_prev + (1 - self._a) * spiking
-        dw_cell = self.eta * y * (y - theta_prev)
+        spiking = np.zeros(store.n_cells, dtype=np.float64)
+        spiking[post] = 1.0
+        y = self._a * y_prev + (1 - self._a) * spiking[cells]
         self._rate[cells] = y
         self._theta[cells] = self._b * theta_prev + (1 - self._b) * y * y
         self._last[cells] = t
-        _apply_summed(store, syn.slots, dw_cell[np.searchsorted(cells, owner)])
+        dw_cell = spiking  # reuse the buffer: per-cell weight change, indexed by cell
+        dw_cell[cells] = self.eta * y * (y - theta_prev)
+        delta = dw_cell[owner]
+        nonzero = delta != 0
+        store.update_permanences(syn.slots[nonzero], delta[nonzero])
 
     def __repr__(self) -> str:
         return (

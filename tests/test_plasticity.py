@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from columns.dendrites import DendriteStore
 from columns.plasticity import (
@@ -144,10 +144,12 @@ def test_registry_errors_name_the_value() -> None:
 
 
 # ------------------------------------------------------------------ Hebbian
-def test_hebbian_rule_is_the_store_permanence_rule() -> None:
-    rng = np.random.default_rng(2)
-    a = random_store(np.random.default_rng(5), 6, 12, 8)
-    b = random_store(np.random.default_rng(5), 6, 12, 8)
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_hebbian_rule_is_the_store_permanence_rule(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    a = random_store(np.random.default_rng(seed + 1), 6, 12, 8)
+    b = random_store(np.random.default_rng(seed + 1), 6, 12, 8)
     segs = np.flatnonzero(a.segment_cell >= 0)[:4]
     active = spikes(rng, 12, 0.4)
     rule = HebbianRule(0.1, 0.3, punish_decrement=0.05)
@@ -318,6 +320,7 @@ class ReferenceBCM:
     tau_theta=st.floats(0.3, 200),
     restrict=st.booleans(),
 )
+@example(seed=1, tau_rate=2.0, tau_theta=1.0, restrict=False)  # exp(-2/tau_rate) == exp(-1/tau_theta)
 def test_bcm_matches_per_step_reference(seed: int, tau_rate: float, tau_theta: float, restrict: bool) -> None:
     rng = np.random.default_rng(seed)
     n_cells, n_pre = 4, 7
