@@ -138,11 +138,16 @@ def learn_objects(region: Region, world: FeatureObjectWorld, objects: np.ndarray
     first_l4 = []
     bar = (progress or ProgressFactory(False))(total=len(objects), desc="learn", unit="obj")
     n_pairs = world.features_per_object
+    seen: set[tuple[int, int]] = set()
     for obj in objects:
         region.reset()
         for i in range(n_pairs):
             f, loc = world.sense(int(obj), np.full(region.n_columns, i))
-            first_l4.append(region.learn_sensation(f, loc, repeats=repeats)[0] / region.n_columns)
+            l4_counts = region.learn_sensation(f, loc, repeats=repeats)
+            pair = (int(world.objects[obj][i][0]), int(world.objects[obj][i][1]))
+            if pair not in seen:  # the first exposure of a (location, feature) pair
+                seen.add(pair)
+                first_l4.append(l4_counts[0] / region.n_columns)
         codes.append(flatten_rows_inverse(region.L23.active_cells, region.n_columns, region.l23_params.cells))
         bar.update(1)
     bar.close()
