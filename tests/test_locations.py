@@ -1,0 +1,217 @@
+"""The 2019 locations experiment: world, batched learning/inference vs the layers, votes, capacity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from regions.config import config_from_dict
+from regions.locations import (
+    PUBLISHED,
+    _least_used_cells,
+    capacity,
+    make_location_network,
+    nearest_cells,
+    run_grid_objects,
+    run_locations,
+    touch_orders,
+)
+from regions.builder import ProgressFactory
+from regions.worlds.grid_objects import GridObjectWorld
+
+
+def test_world_places_features_on_distinct_grid_cells() -> None:
+    world = GridObjectWorld(30, 20, 10, seed=4)
+    assert world.positions.shape == (30, 10, 2) and world.features.shape == (30, 10)
+    for obj in range(30):
+        assert len({tuple(p) for p in world.positions[obj]}) == 10
+    assert set(np.unique(world.positions)) <= {10.0, 30.0, 50.0, 70.0}
+    assert world.features.max() < 20 and world.feature_sdrs.shape == (20, 10)
+    np.testing.assert_allclose(world.displacement(3, 0, 1), world.positions[3, 1] - world.positions[3, 0])
+    with pytest.raises(ValueError, match="features_per_object"):
+        GridObjectWorld(3, 5, 17)
+    with pytest.raises(ValueError, match="n_objects"):
+        GridObjectWorld(0, 5)
+
+
+def test_touch_orders_are_traversals_that_always_move() -> None:
+    orders = touch_orders(np.random.default_rng(0), 200, 2, 10, 4)
+    assert orders.shape == (200, 2, 40)
+    traversals = orders.reshape(200, 2, 4, 10)
+    assert np.all(np.sort(traversals, axis=-1) == np.arange(10))
+    assert np.all(traversals[:, :, 1:, 0] != traversals[:, :, :-1, -1])
+
+
+def test_nearest_cells_are_the_most_excited_cells() -> None:
+    net = make_location_network(seed=0)
+    modules = net.l6.episode_modules(50)
+    phases = np.random.default_rng(1).random((50, 10, 2))
+    modules.set_bumps(phases)
+    expected = modules.most_excited_cells(1).reshape(50, 10) % 100
+    np.testing.assert_array_equal(nearest_cells(phases, 10), expected)
+
+
+def test_least_used_cells_balance_the_load_like_sequential_choice() -> None:
+    rng = np.random.default_rng(0)
+    load = np.zeros(3 * 16, dtype=np.int32)
+    load[:16] = np.arange(16) % 2  # minicolumn 0: half its cells used once already
+    pairs = np.repeat([0, 1, 2], [8, 20, 3])
+    winners = _least_used_cells(pairs, load, 16, rng)
+    assert np.all(winners // 16 == pairs)
+    np.testing.assert_array_equal(np.sort(winners[pairs == 0]), np.arange(0, 16, 2))  # the unused ones first
+    counts = np.bincount(winners[pairs == 1] - 16, minlength=16)
+    assert counts.max() - counts.min() <= 1  # round robin over the 16 cells
+    assert np.unique(winners[pairs == 2]).size == 3
+
+
+def _learned(n_objects: int = 15, seed: int = 0, columns: int = 1):
+    world = GridObjectWorld(n_objects, 30, seed=seed)
+    net = make_location_network(columns=columns, seed=seed)
+    net.learn(world)
+    return world, net
+
+
+def test_a_small_learned_set_is_recognised_within_a_few_sensations() -> None:
+    world, net = _learned(20)
+    assert net.learned_batched
+    result = net.infer()
+    assert result.accuracy == 1.0
+    assert result.median_sensations <= 3
+    assert not result.wrong_lock.any()
+
+
+def test_batched_learning_equals_sensation_by_sensation_learning() -> None:
+    world = GridObjectWorld(12, 30, seed=1)
+    phases = np.random.default_rng(5).random((12, 1, 10, 2))
+    batched = make_location_network(seed=2)
+    batched.learn(world, initial_phases=phases)
+    sequential = make_location_network(seed=3)
+    sequential.learn_sequential(world, initial_phases=phases)
+    np.testing.assert_array_equal(batched.location_codes, sequential.location_codes)
+    for net in (batched, sequential):
+        assert net.l4.basal.n_segments == 12 * 10 * 10 and net.l6.anchor.n_segments == 12 * 10 * 10
+        # each winner sits in a sensed minicolumn, one per minicolumn
+        mc = net.winner_codes // 16
+        sdr = world.feature_sdrs[world.features][:, :, None, :]
+        np.testing.assert_array_equal(np.sort(mc, axis=-1), sdr)
+    orders = touch_orders(np.random.default_rng(0), 12, 1, 10)
+    a, b = batched.infer(orders), sequential.infer(orders)
+    assert a.accuracy == b.accuracy == 1.0
+
+
+def test_batched_inference_reproduces_the_layers_step_by_step() -> None:
+    world, net = _learned(25, seed=4)
+    orders = touch_orders(np.random.default_rng(9), 25, 1, 10)
+    batched = net.infer(orders)
+    reference = net.infer_sequential(orders)
+    np.testing.assert_array_equal(batched.sensations, reference.sensations)
+    np.testing.assert_array_equal(batched.wrong_lock, reference.wrong_lock)
+
+
+def test_path_integration_keeps_l4_predictions_correct() -> None:
+    world = GridObjectWorld(10, 30, seed=6)
+    phases = np.random.default_rng(6).random((10, 1, 10, 2))
+    net = make_location_network(seed=6)
+    net.learn(world, initial_phases=phases)
+    l4, l6 = net.l4, net.l6
+    obj = 4
+    l4.reset()
+    l6.reset()
+    l6.modules.set_bumps(phases[obj])
+    l6.path_integrate(np.zeros(2))
+    for i in np.random.default_rng(0).permutation(10):  # visit in a new order, moving each time
+        l6.path_integrate(world.positions[obj, i] - world.positions[obj, 0])
+        l4.compute(world.sense(obj, i), l6.active_cells, None, learn=False)
+        assert l4.bursting_minicolumns.size == 0
+        np.testing.assert_array_equal(np.sort(l4.active_cells), net.winner_codes[obj, i, 0])
+        l6.path_integrate(world.positions[obj, 0] - world.positions[obj, i])  # back to the start
+
+
+def test_first_touch_is_a_union_that_contains_the_object() -> None:
+    world, net = _learned(30, seed=7)
+    l4, l6 = net.l4, net.l6
+    obj, i = 2, 5
+    l4.reset()
+    l6.reset()
+    l4.compute(world.sense(obj, i), l6.active_cells, None, learn=False)
+    assert l4.bursting_minicolumns.size == 10  # no location yet: every minicolumn bursts
+    anchored = l6.anchor_to(l4.active_cells)
+    assert np.all(np.isin(net.location_codes[obj, i, 0], anchored))
+    same_feature = np.argwhere(world.features == world.features[obj, i])
+    assert anchored.size >= net.location_codes[obj, i, 0].size
+    assert anchored.size <= same_feature.shape[0] * 10 * 2
+
+
+def test_voting_columns_recognise_in_fewer_sensations() -> None:
+    world = GridObjectWorld(60, 60, seed=8)
+    means = []
+    for columns in (1, 3):
+        net = make_location_network(columns=columns, seed=8)
+        net.learn(world)
+        result = net.infer()
+        assert result.accuracy >= 0.95
+        means.append(float(np.mean(result.sensations[result.recognised])))
+    assert means[1] < means[0]
+
+
+def test_run_locations_and_a_bounded_capacity_search(monkeypatch: pytest.MonkeyPatch) -> None:
+    res = run_locations(30, n_features=40, seed=1)
+    assert res["accuracy"] == 1.0 and res["total_s"] > 0
+    import regions.locations as locations
+
+    true_capacity = 77  # accuracy falls below 0.9 past it
+    monkeypatch.setattr(locations, "run_locations",
+                        lambda n, **kw: {"accuracy": 1.0 if n <= true_capacity else 0.5})
+    cap = capacity(lower=10, upper=300)
+    assert cap["capacity"] == true_capacity and not cap["at_upper_bound"]
+    assert len(cap["probes"]) <= 2 + int(np.ceil(np.log2(300 - 10)))
+    assert capacity(lower=10, upper=50)["at_upper_bound"]
+    assert capacity(lower=80, upper=90)["capacity"] == 79
+    with pytest.raises(ValueError, match="lower"):
+        capacity(lower=0, upper=5)
+
+
+def test_config_runner_reports_recognition() -> None:
+    cfg = config_from_dict({
+        "regions": [{"name": "S1", "columns": 1, "column": {
+            "L4": {"active_minicolumns": 10, "sample_size": 10, "basal_threshold": 8, "min_threshold": 10,
+                   "apical_threshold": 8, "reduced_basal_threshold": 8,
+                   "permanence": {"initial": 1.0, "connected": 0.5}},
+            "L6": {"anchor_permanence": {"initial": 1.0, "connected": 0.5}}}}],
+        "world": {"kind": "grid_objects", "params": {"grid_width": 4, "spacing": 20.0}},
+        "experiment": {"kind": "grid_objects", "n_objects": 12, "n_features": 30, "n_locations": 16},
+    })
+    metrics = run_grid_objects(cfg, seed=0, progress=ProgressFactory(False), trial=0)
+    assert metrics["accuracy"] == 1.0
+    assert metrics["table"][-1]["recognised_by"] == 1.0
+    assert PUBLISHED["capacity_default"] == 148
+
+
+@pytest.mark.slow
+def test_capacity_at_default_parameters_reaches_the_published_median() -> None:
+    cap = capacity(lower=100, upper=260, seed=0, resolution=4)
+    assert cap["capacity"] >= 148 - 4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("cells, published", [(6, 63), (14, 259)])
+def test_capacity_grows_with_cells_per_axis(cells: int, published: int) -> None:
+    cap = capacity(lower=published // 2, upper=2 * published, cells_per_axis=cells, seed=0,
+                   resolution=max(2, published // 40))
+    assert cap["capacity"] >= published - max(2, published // 40)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pool, published", [(50, 84), (200, 265)])
+def test_capacity_grows_with_the_feature_pool(pool: int, published: int) -> None:
+    cap = capacity(lower=published // 2, upper=2 * published, n_features=pool, seed=0,
+                   resolution=max(2, published // 40))
+    assert cap["capacity"] >= published - max(2, published // 40)
+
+
+@pytest.mark.slow
+def test_sensations_to_recognise_at_100_and_140_objects() -> None:
+    r100 = run_locations(100, seed=3)
+    assert r100["median_sensations"] <= 3
+    r140 = run_locations(140, seed=3)
+    assert r140["median_sensations"] <= 5 and r140["accuracy"] >= 0.95
