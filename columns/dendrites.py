@@ -43,7 +43,7 @@ try:  # scipy's compiled CSR row gather; the numpy path below is the fallback
 except ImportError:  # pragma: no cover - depends on scipy internals
     _csr_row_index = None
 
-from .kernels import as_index_array, expand_ranges, group_ranks, radix_argsort_int32, sample_per_row
+from .kernels import as_index_array, expand_ranges, group_ranks, isin_sorted, radix_argsort_int32, sample_per_row
 
 __all__ = ["DendriteStore", "SegmentActivity", "SynapseSlots"]
 
@@ -448,7 +448,9 @@ class DendriteStore:
         dead = self._seg_cell[seg] < 0
         if dead.any():
             raise ValueError(f"{name}: segment {int(seg[np.argmax(dead)])} has been destroyed")
-        return np.unique(seg)
+        if seg.size > 1 and not np.all(seg[1:] > seg[:-1]):
+            seg = np.unique(seg)
+        return seg
 
     def adapt_segments(
         self,
@@ -561,7 +563,8 @@ class DendriteStore:
         slots, owner = self._slots_of_segments(seg)
         existing = owner.astype(np.int64) * self.n_presynaptic + self._presynaptic_of_slots(slots)
         keys = seg[row] * self.n_presynaptic + cand
-        fresh = ~np.isin(keys, existing)
+        existing.sort()
+        fresh = ~isin_sorted(keys, existing)
         keys, idx = np.unique(keys[fresh], return_index=True)
         row = row[fresh][idx]
         cand = cand[fresh][idx]

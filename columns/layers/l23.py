@@ -127,19 +127,25 @@ class L23Layer:
         self.sources = adj  # sources[k, j]: column k listens to column j
         self.proximal = DendriteStore(self.n_cells, self.n_columns * self.ff_size, p.proximal_connected_permanence)
         self.distal = DendriteStore(self.n_cells, self.n_cells, p.distal_connected_permanence)
-        self._seg_source = np.zeros(0, dtype=np.int32)  # source column of every distal segment id
+        # learning episode (object) of every distal segment id: a cell's segments learned for one
+        # object form a group, and a cell's support is the largest number of sources voting
+        # within one group (votes for different objects on a shared cell do not add up)
+        self._seg_episode = np.zeros(0, dtype=np.int64)
+        self._episode = 0
         self.reset()
 
     def state_arrays(self) -> dict[str, np.ndarray]:
-        """The source column of every distal segment (the stores are saved by the region)."""
-        return {"L23.distal_segment_source": self._seg_source[: self.distal.n_segment_slots].copy()}
+        """The learning episode of every distal segment (the stores are saved by the region)."""
+        return {"L23.distal_segment_episode": self._seg_episode[: self.distal.n_segment_slots].copy(),
+                "L23.episode": np.array([self._episode], dtype=np.int64)}
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore what :meth:`state_arrays` saved."""
-        src = np.asarray(arrays["L23.distal_segment_source"], dtype=np.int32)
-        if src.size and (src.min() < 0 or src.max() >= self.n_columns):
-            raise ValueError(f"saved L23.distal_segment_source holds columns outside [0, {self.n_columns})")
-        self._seg_source = src.copy()
+        ep = np.asarray(arrays["L23.distal_segment_episode"], dtype=np.int64)
+        if ep.size and ep.min() < 0:
+            raise ValueError("saved L23.distal_segment_episode holds negative episode ids")
+        self._seg_episode = ep.copy()
+        self._episode = int(np.asarray(arrays["L23.episode"])[0])
 
     def reset(self) -> None:
         """Forget the current object: activity, and the segments that learning of it was using.
@@ -152,6 +158,7 @@ class L23Layer:
         self.feedforward_cells = np.zeros(0, dtype=np.int32)
         self.support = np.zeros(0, dtype=np.int32)
         self.n_active_synapses = 0
+        self._episode += 1
         self._obj_prox_keys = np.zeros(0, dtype=np.int64)  # cells, sorted
         self._obj_prox_segs = np.zeros(0, dtype=np.int32)
         self._obj_dist_keys = np.zeros(0, dtype=np.int64)  # cell * n_columns + source, sorted
@@ -216,12 +223,18 @@ class L23Layer:
         return np.union1d(keep, drawn)
 
     def _support(self, prev: np.ndarray) -> np.ndarray:
-        """Number of sources (own column + voting neighbours) with an active distal segment, per cell."""
+        """Votes per cell: the most sources (own column + neighbours) with an active distal segment
+        among the segments one learning episode (object) grew on the cell."""
         act = self.distal.compute_activity(prev)
         self.n_active_synapses += act.n_active_synapses
         segs = act.active_segments(self.params.distal_threshold)
-        pairs = np.unique(self.distal.segment_cell[segs].astype(np.int64) * self.n_columns + self._seg_source[segs])
-        return np.bincount(pairs // self.n_columns, minlength=self.n_cells)
+        support = np.zeros(self.n_cells, dtype=np.int64)
+        if segs.size:
+            span = int(self._episode) + 1
+            groups, votes = np.unique(self.distal.segment_cell[segs].astype(np.int64) * span + self._seg_episode[segs],
+                                      return_counts=True)
+            np.maximum.at(support, groups // span, votes)
+        return support
 
     def _infer(self, ff: np.ndarray, prev: np.ndarray) -> np.ndarray:
         p = self.params
@@ -325,11 +338,11 @@ class L23Layer:
             new_segs = store.create_segments(cells[~found])
             if which == "dist":
                 need = int(new_segs.max()) + 1
-                if self._seg_source.size < need:
-                    grown = np.zeros(max(need, 2 * self._seg_source.size), dtype=np.int32)
-                    grown[: self._seg_source.size] = self._seg_source
-                    self._seg_source = grown
-                self._seg_source[new_segs] = (new_keys % self.n_columns).astype(np.int32)
+                if self._seg_episode.size < need:
+                    grown = np.zeros(max(need, 2 * self._seg_episode.size), dtype=np.int64)
+                    grown[: self._seg_episode.size] = self._seg_episode
+                    self._seg_episode = grown
+                self._seg_episode[new_segs] = self._episode
             order = np.argsort(new_keys, kind="stable")
             at = np.searchsorted(known, new_keys[order])
             known = np.insert(known, at, new_keys[order])

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dendrites import DendriteStore
-from ..kernels import as_index_array, expand_ranges, group_ranks
+from ..kernels import as_index_array, expand_ranges, group_ranks, member_mask
 
 __all__ = ["L4Layer", "L4Params", "column_candidates"]
 
@@ -216,12 +216,15 @@ class L4Layer:
         # apical tie-break: in a minicolumn where some cell has both, only those count
         both = np.intersect1d(basal_cells, apical_cells, assume_unique=True)
         tie_mc = np.unique(both // K)
-        in_tie = np.isin(basal_cells // K, tie_mc, assume_unique=False)
+        n_mc = self.n_minicolumns
+        in_tie = member_mask(basal_cells // K, tie_mc, n_mc)
         predicted = np.union1d(basal_cells[~in_tie], both)
         self.predicted_cells = predicted.astype(np.int32)
 
         # ---- activation
-        pred_in_active = predicted[np.isin(predicted // K, cols)]
+        active_mc = np.zeros(n_mc, dtype=bool)
+        active_mc[cols] = True
+        pred_in_active = predicted[active_mc[predicted // K]]
         predicted_mc = np.unique(pred_in_active // K)
         bursting = np.setdiff1d(cols, predicted_mc, assume_unique=True)
         burst_cells = (bursting[:, None] * K + np.arange(K)).reshape(-1)
@@ -230,10 +233,10 @@ class L4Layer:
         self.bursting_minicolumns = bursting.astype(np.int32)
 
         # ---- winner cells (and learning)
-        correct_segments = active_basal[np.isin(seg_cell_b[active_basal], pred_in_active)]
+        correct_segments = active_basal[member_mask(seg_cell_b[active_basal], pred_in_active, self.n_cells)]
         # best matching segment per bursting minicolumn (highest potential overlap)
         m_cells = seg_cell_b[matching_basal]
-        in_burst = np.isin(m_cells // K, bursting)
+        in_burst = member_mask(m_cells // K, bursting, n_mc)
         cand_segs = matching_basal[in_burst]
         cand_mc = m_cells[in_burst] // K
         order = np.lexsort((cand_segs, -(b_packed[cand_segs] & 0xFF).astype(np.int64), cand_mc))
@@ -257,16 +260,16 @@ class L4Layer:
         learning_segments = np.union1d(correct_segments, best_segments)
         self._learn_store(self.basal, learning_segments, new_cells, basal_in, self.basal_size, b_packed)
         if p.predicted_segment_decrement > 0 and matching_basal.size:
-            wrong = matching_basal[~np.isin(seg_cell_b[matching_basal] // K, cols)]
+            wrong = matching_basal[~active_mc[seg_cell_b[matching_basal] // K]]
             self.basal.punish_segments(wrong, basal_in, p.predicted_segment_decrement)
 
         # ---- apical learning on winner cells
         if self.apical is not None and apical_in.size:
             ap_cells = self.apical.segment_cell
-            act_ap = active_apical[np.isin(ap_cells[active_apical], winners)]
+            act_ap = active_apical[member_mask(ap_cells[active_apical], winners, self.n_cells)]
             have = np.unique(ap_cells[act_ap])
             rest = np.setdiff1d(winners, have, assume_unique=True)
-            mat = matching_apical[np.isin(ap_cells[matching_apical], rest)]
+            mat = matching_apical[member_mask(ap_cells[matching_apical], rest, self.n_cells)]
             mcell = ap_cells[mat]
             order = np.lexsort((mat, -(a_packed[mat] & 0xFF).astype(np.int64), mcell))
             first = group_ranks(mcell[order]) == 0
@@ -293,7 +296,8 @@ class L4Layer:
         if new_cells.size and active_input.size:
             new_segments = store.create_segments(new_cells)
             # creation may evict (and reuse the id of) a least recently used segment
-            segments = segments[(store.segment_cell[segments] >= 0) & ~np.isin(segments, new_segments)]
+            segments = segments[(store.segment_cell[segments] >= 0)
+                                & ~member_mask(segments, new_segments, store.n_segment_slots)]
             potential = np.concatenate(
                 [(packed[segments] & 0xFF).astype(np.int64), np.zeros(new_segments.size, dtype=np.int64)]
             )
