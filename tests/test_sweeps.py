@@ -222,3 +222,16 @@ def test_cli_avalanches_exits_0_on_a_tiny_config(tmp_path, capsys):
     assert payload["experiment"] == "critical_sweep"
     assert len(payload["trials"][0]["table"]) == 2
     assert "m_pooled" in (out / "metrics.csv").read_text().splitlines()[0]
+
+
+def test_demo_runs_on_a_tiny_config(tmp_path, capsys):
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "demos" / "critical_sweep.py"
+    spec = importlib.util.spec_from_file_location("critical_sweep_demo", path)
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    assert demo.main(["--config", str(_tiny_config(tmp_path)), "--skip-settling"]) == 0
+    out = capsys.readouterr().out
+    assert "measured critical coupling" in out and "regime" in out
+    assert demo.regime(0.5, 0.03) == "sub-critical" and demo.regime(1.2, 0.03) == "super-critical"
