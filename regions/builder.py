@@ -76,16 +76,17 @@ CATEGORIES: tuple[str, ...] = ("world", "region", "layer", "plasticity", "topolo
 PLUGIN_MODULES: dict[str, tuple[str, ...]] = {
     "world": (
         "regions.worlds",
-        "regions.worlds.feature_objects",
-        "regions.worlds.grid_objects",
-        "regions.worlds.digits",
+        "regions.experiments",
+        "regions.locations",
+        "regions.saccades",
         "regions.worlds.arena",
     ),
-    "region": ("regions.region",),
-    "layer": ("regions.region", "regions.layers"),
-    "plasticity": ("regions.plasticity", "regions.region"),
+    "region": ("regions.experiments",),
+    "layer": ("regions.region",),
+    "plasticity": ("columns.plasticity",),
     "topology": (),
-    "experiment": ("regions.experiments", "regions.dynamics", "regions.sweeps"),
+    "experiment": ("regions.experiments", "regions.locations", "regions.saccades", "regions.scenes",
+                   "regions.sweeps"),
 }
 ENTRY_POINT_GROUP = "cortical_columns.plugins"
 

@@ -1,0 +1,47 @@
+"""Full reproductions of the 2017 columns experiments (run with -m slow; bounded for CI).
+
+Published values (Hawkins, Ahmad & Cui 2017; figure values read off the figure, so within
+0.1 counts as matching): 100 objects, pool 10: 2.8 / 1.7 / 1.1 sensations for 1 / 2 / 3
+columns; accuracy after 3 and 4 sensations at least 0.70 and 0.97 (1 column).
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from regions.builder import run_experiment_trial
+from regions.config import load_config
+
+CONFIG = os.path.join(os.path.dirname(__file__), "..", "configs", "touch_objects.yaml")
+
+pytestmark = pytest.mark.slow
+
+
+def _run(columns: int, objects: int, pool: int, **noise: float) -> dict:
+    overrides = [f"regions[0].columns={columns}", f"experiment.n_objects={objects}", f"experiment.n_features={pool}"]
+    overrides += [f"experiment.noise.{k}={v}" for k, v in noise.items()]
+    cfg = load_config(CONFIG, overrides)
+    return run_experiment_trial((cfg, 0, cfg.seed, False))
+
+
+def test_one_column_100_objects_pool_10() -> None:
+    m = _run(1, 100, 10)
+    assert m["fraction_converged"] == 1.0
+    assert m["mean_sensations_to_converge"] <= 2.8 + 0.1
+    assert m["accuracy_at_3"] >= 0.70
+    assert m["accuracy_at_4"] >= 0.97
+    assert m["l4_sparsification"] >= 10
+
+
+def test_three_columns_100_objects_pool_10() -> None:
+    m = _run(3, 100, 10)
+    assert m["fraction_converged"] == 1.0
+    assert m["mean_sensations_to_converge"] <= 1.1 + 0.1
+
+
+@pytest.mark.parametrize("kind, level", [("feature", 0.3), ("location", 0.4)])
+def test_noise_robustness_50_objects(kind: str, level: float) -> None:
+    m = _run(1, 50, 10, **{kind: level})
+    assert m["table"][-1]["accuracy"] >= 0.95
