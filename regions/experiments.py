@@ -38,6 +38,7 @@ __all__ = [
     "FeatureWorldParams",
     "TouchObjectsParams",
     "build_region",
+    "set_region_plasticity",
     "build_feature_world",
     "run_touch_objects",
     "learn_objects",
@@ -91,7 +92,7 @@ class FeatureWorldParams(BaseModel):
 def build_region(spec: RegionSpec, *, graph: Any, config: Config, seed: int) -> Region:
     """A :class:`Region` with the spec's L4 and L2/3 parameters and lateral graph."""
     world = FeatureWorldParams.model_validate(config.world.params) if config.world.kind == "feature_objects" else None
-    return Region(
+    region = Region(
         spec.columns,
         world.location_size if world else 2400,
         l4_params(spec), l23_params(spec), graph,
@@ -99,6 +100,24 @@ def build_region(spec: RegionSpec, *, graph: Any, config: Config, seed: int) -> 
         settle_max_iterations=spec.column.L23.settle_max_iterations,
         seed=seed,
     )
+    set_region_plasticity(region, spec.column.plasticity,
+                          f"regions[{[r.name for r in config.regions].index(spec.name)}].column.plasticity")
+    return region
+
+
+def set_region_plasticity(region: Region, rule: str, key_path: str = "column.plasticity") -> None:
+    """Make every layer of ``region`` learn with the plasticity rule named ``rule``.
+
+    Raises :class:`~regions.config.ConfigError` at ``key_path`` for an unknown name (with a
+    did-you-mean) or a rule that cannot serve a layer.
+    """
+    from .config import ConfigError
+
+    try:
+        region.L4.set_plasticity(rule)
+        region.L23.set_plasticity(rule)
+    except ValueError as err:
+        raise ConfigError(str(err).removeprefix("plasticity: "), key_path=key_path) from None
 
 
 @register_builder("feature_objects", "world", params=FeatureWorldParams)

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..dendrites import DendriteStore
 from ..kernels import as_index_array, group_ranks, sample_per_row
+from ..plasticity import HebbianRule, PlasticityRule, get_rule
 from .l4 import column_candidates
 
 __all__ = ["L23Layer", "L23Params"]
@@ -132,7 +133,23 @@ class L23Layer:
         # within one group (votes for different objects on a shared cell do not add up)
         self._seg_episode = np.zeros(0, dtype=np.int64)
         self._episode = 0
+        self.set_plasticity("hebbian")
         self.reset()
+
+    def set_plasticity(self, rule: str) -> None:
+        """Select the permanence rule of the proximal and distal stores by registered name.
+
+        ``"hebbian"`` (default) uses this layer's increments/decrements; any other rule of
+        :func:`columns.plasticity.get_rule` (e.g. ``"bcm"``, ``"stdp"``) gets one fresh instance
+        (default parameters) per store and sees the object's learning cells as the active owner
+        cells.  Raises ``ValueError`` for an unknown name, with a did-you-mean.
+        """
+        p = self.params
+        if get_rule(rule).name == "hebbian":
+            self.proximal_rule: PlasticityRule = HebbianRule(p.proximal_increment, p.proximal_decrement)
+            self.distal_rule: PlasticityRule = HebbianRule(p.distal_increment, p.distal_decrement)
+        else:
+            self.proximal_rule, self.distal_rule = get_rule(rule), get_rule(rule)
 
     def state_arrays(self) -> dict[str, np.ndarray]:
         """The learning episode of every distal segment (the stores are saved by the region)."""
@@ -317,7 +334,8 @@ class L23Layer:
         in_packed = segs < packed.size
         potential = np.zeros(segs.size, dtype=np.int64)
         potential[in_packed] = packed[segs[in_packed]] & 0xFF
-        store.adapt_segments(segs, active, inc, dec)
+        rule = self.proximal_rule if store is self.proximal else self.distal_rule
+        rule.learn(store, segs, active, post_active=cells, t=store.timestep)
         dead = store.segment_cell[segs] < 0
         if dead.any():  # a segment emptied by depression is gone: start a fresh one
             self._forget(which, keys[dead])

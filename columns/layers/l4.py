@@ -30,6 +30,7 @@ import numpy as np
 
 from ..dendrites import DendriteStore
 from ..kernels import as_index_array, expand_ranges, group_ranks, member_mask
+from ..plasticity import HebbianRule, PlasticityRule, get_rule
 
 __all__ = ["L4Layer", "L4Params", "column_candidates"]
 
@@ -132,7 +133,28 @@ class L4Layer:
             if self.apical_size
             else None
         )
+        self.set_plasticity("hebbian")
         self.reset()
+
+    def set_plasticity(self, rule: str) -> None:
+        """Select the permanence rule of the basal and apical stores by registered name.
+
+        ``"hebbian"`` (default) uses this layer's increment/decrement; any other rule of
+        :func:`columns.plasticity.get_rule` gets one fresh instance (default parameters) per
+        store and sees the winner cells as the active owner cells.  Raises ``ValueError``
+        for an unknown name (with a did-you-mean) or a rule that cannot serve L4.
+        """
+        p = self.params
+        if get_rule(rule).name == "hebbian":
+            self.basal_rule: PlasticityRule = HebbianRule(p.permanence_increment, p.permanence_decrement)
+            self.apical_rule: PlasticityRule = HebbianRule(p.permanence_increment, p.permanence_decrement)
+            return
+        if p.predicted_segment_decrement > 0:
+            raise ValueError(
+                f"plasticity: rule {rule!r} cannot serve L4 with predicted_segment_decrement > 0 "
+                "(punishing wrongly predicted segments is a Hebbian operation)"
+            )
+        self.basal_rule, self.apical_rule = get_rule(rule), get_rule(rule)
 
     # ----------------------------------------------------------------- state
     def reset(self) -> None:
@@ -290,7 +312,8 @@ class L4Layer:
         """Reinforce ``segments``, top them up to ``sample_size`` and grow new segments on ``new_cells``."""
         p = self.params
         if segments.size:
-            store.adapt_segments(segments, active_input, p.permanence_increment, p.permanence_decrement)
+            rule = self.basal_rule if store is self.basal else self.apical_rule
+            rule.learn(store, segments, active_input, post_active=self.winner_cells, t=store.timestep)
             # a segment emptied by the decrement is destroyed: keep only live ones
             segments = segments[store.segment_cell[segments] >= 0]
         if new_cells.size and active_input.size:
