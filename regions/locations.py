@@ -438,6 +438,21 @@ def nearest_cells(phases: np.ndarray, cells_per_axis: int, lattice_angle: float 
     return best[..., 0] * n + best[..., 1]
 
 
+def _sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """Sorted distinct values of an integer array (sort-based; numpy 2.4's hashed ``np.unique`` is slower here)."""
+    keys = np.sort(keys, axis=None)
+    if keys.size == 0:
+        return keys
+    return keys[np.r_[True, keys[1:] != keys[:-1]]]
+
+
+def _flags(indices: np.ndarray, size: int) -> np.ndarray:
+    """Bool ``(size,)`` membership table of ``indices``."""
+    out = np.zeros(size, dtype=bool)
+    out[indices] = True
+    return out
+
+
 def _fits(store: Any, cells: np.ndarray, candidates: np.ndarray, sample: int) -> bool:
     """Whether a bulk build respects the store's per-cell and per-segment limits."""
     per_cell = np.bincount(cells, minlength=store.n_cells).max(initial=0)
@@ -560,7 +575,7 @@ class _Readout:
         on[ok] = counts[pair_row[seg_pair[ok]], sets[ok]] >= self.net.l4.params.basal_threshold
         pred_pair, pred_cell = seg_pair[on], self.seg_cell[segrow[on]]
         if pred_cell.size:
-            key = np.unique(pred_pair * self.net.l4.n_cells + pred_cell)
+            key = _sorted_unique(pred_pair * self.net.l4.n_cells + pred_cell)
             pred_pair, pred_cell = np.divmod(key, self.net.l4.n_cells)
             if apical is not None:
                 sup = apical[pair_row[pred_pair], pred_cell]
@@ -597,8 +612,9 @@ class _Readout:
         rc = rows * self.K + col  # (episode, column) id
         n_rep = np.bincount(rc, minlength=n * self.K)
         target = self.locs[objects[:, None], touched, np.arange(self.K)[None, :]]  # (n, K, M)
-        target_key = np.sort((np.arange(n)[:, None, None] * l6.n_cells + target).ravel())
-        inside = np.isin(rows * l6.n_cells + cells, target_key, assume_unique=False)
+        # a learned code holds one cell per module: compare each anchored cell with its module's
+        module = (cells % cpc) // l6.cells_per_module
+        inside = target[rows, col, module] == cells
         n_in = np.bincount(rc[inside], minlength=n * self.K)
         subset = ((n_rep > 0) & (n_in == n_rep)).reshape(n, self.K)
         candidate = np.flatnonzero(subset.all(axis=1))
@@ -620,7 +636,8 @@ class _Readout:
         h = np.zeros(n * self.K, dtype=np.uint64)
         np.add.at(h, rc, self.cell_hash[cells])
         full = (n_rep == self.M) & ~subset.ravel()
-        lock = full & np.isin(h, self.loc_hash)
+        where = np.minimum(np.searchsorted(self.loc_hash, h), self.loc_hash.size - 1)
+        lock = full & (self.loc_hash[where] == h)
         wrong = lock.reshape(n, self.K).any(axis=1) & ~recognised
         return recognised, wrong
 
@@ -642,6 +659,8 @@ class _LatticeBumps:
         self.n_axis = l6.params.cells_per_axis
         self.cps = l6.cells_per_module
         self.kernel = l6.episode_modules(n_episodes)
+        self.log_miss_threshold = math.log1p(-self.kernel.activation_threshold) + 1e-9
+        self.n_episodes = int(n_episodes)
         self.offset = np.zeros((n_episodes * self.K, self.M, 2))
         self.rows = np.zeros(0, dtype=np.int64)  # episode of each bump (sorted)
         self.cells = np.zeros(0, dtype=np.int64)  # L6 flat cell of each bump (sorted per episode)
@@ -655,7 +674,7 @@ class _LatticeBumps:
 
     def anchor(self, alive: np.ndarray, rep: sparse.csr_array) -> None:
         """Replace the bumps of the episodes ``alive`` by the anchored cells ``rep`` (rows = ``alive``)."""
-        keep = ~np.isin(self.rows, alive)
+        keep = ~_flags(alive, self.n_episodes)[self.rows]
         new_rows = alive[np.repeat(np.arange(rep.shape[0]), np.diff(rep.indptr))]
         rows = np.concatenate([self.rows[keep], new_rows])
         cells = np.concatenate([self.cells[keep], rep.indices.astype(np.int64)])
@@ -666,39 +685,55 @@ class _LatticeBumps:
 
     def drop(self, episodes: np.ndarray) -> None:
         """Remove the bumps of finished episodes."""
-        keep = ~np.isin(self.rows, episodes)
+        keep = ~_flags(episodes, self.n_episodes)[self.rows]
         self.rows, self.cells = self.rows[keep], self.cells[keep]
 
     def active(self, alive: np.ndarray) -> np.ndarray:
-        """Active cells of the episodes ``alive`` (which must hold every bump), bool ``(n, n_l6_cells)``."""
+        """Active cells of the episodes ``alive`` (which must hold every bump), bool ``(n, n_l6_cells)``.
+
+        A module's excitation is ``1 - prod_b (1 - kernel(c - b))`` over its bump cells ``b``:
+        in logarithms a circular convolution of the module's bump-count map with
+        ``log(1 - kernel)``, computed for every module instance at once with 2-D FFTs.  The
+        kernel depends only on the module's phase offset, which since the last anchoring is
+        the phase shift of one movement, so it is evaluated (by :class:`GridModules`) once per
+        distinct (module, offset) and shared.  A cell is active when the summed logarithm is
+        at most ``log(1 - activation_threshold)``.
+        """
         l6 = self.l6
         out = np.zeros((alive.size, l6.n_cells), dtype=bool)
         if self.rows.size == 0:
             return out
+        n, cps = self.n_axis, self.cps
         col, rest = np.divmod(self.cells, l6.cells_per_column)
-        module, local = np.divmod(rest, self.cps)
+        module, local = np.divmod(rest, cps)
         instance = (self.rows * self.K + col) * self.M + module  # non-decreasing
         starts = np.flatnonzero(np.r_[True, instance[1:] != instance[:-1]])
         used = instance[starts]
-        self.kernel.set_bumps(self.offset.reshape(-1, 2)[used] + 0.5 / self.n_axis, module_ids=used)
-        n = self.n_axis
-        # the kernel of each used instance, tiled 2 x 2: the kernel shifted to bump cell (i, j)
-        # is the n x n window at (n - i, n - j), copied block by block (no index arrays)
-        miss_kernel = 1.0 - self.kernel.excitation().reshape(-1, n, n)[used]
-        tiled = np.tile(miss_kernel, (1, 2, 2))
-        windows = np.lib.stride_tricks.sliding_window_view(tiled, (n, n), axis=(1, 2))
         group = np.repeat(np.arange(used.size), np.diff(np.r_[starts, instance.size]))
-        bi, bj = np.divmod(local, n)
-        miss = windows[group, n - bi, n - bj]  # (bumps, n, n)
-        excitation = 1.0 - np.multiply.reduceat(miss, starts, axis=0).reshape(used.size, self.cps)
-        g, c = np.nonzero(excitation >= self.kernel.activation_threshold)
+        # distinct kernels: (column-module, offset) keys, deduplicated by sorting
+        offset = self.offset.reshape(-1, 2)[used]
+        column_module = used % (self.K * self.M)
+        order = np.lexsort((offset[:, 1], offset[:, 0], column_module))
+        o_sorted, cm_sorted = offset[order], column_module[order]
+        new_key = np.r_[True, (np.diff(cm_sorted) != 0) | np.any(np.diff(o_sorted, axis=0) != 0, axis=1)]
+        key_of = np.empty(used.size, dtype=np.int64)
+        key_of[order] = np.cumsum(new_key) - 1
+        first = order[new_key]
+        n_keys = first.size
+        # excitation depends on the phase offset only, so any module instances can host the keys
+        self.kernel.set_bumps(offset[first] + 0.5 / n, module_ids=np.arange(n_keys))
+        kernel = self.kernel.excitation().reshape(-1, n, n)[:n_keys]
+        log_miss = np.log(np.maximum(1.0 - kernel, 1e-30))
+        bumps = np.bincount(group * cps + local, minlength=used.size * cps).reshape(used.size, n, n)
+        spectrum = np.fft.rfft2(bumps.astype(np.float64)) * np.fft.rfft2(log_miss)[key_of]
+        log_total = np.fft.irfft2(spectrum, s=(n, n)).reshape(used.size, cps)
+        g, c = np.nonzero(log_total <= self.log_miss_threshold)
         inst = used[g]
         episode_col, module = np.divmod(inst, self.M)
         episode, column = np.divmod(episode_col, self.K)
         where = np.searchsorted(alive, episode)
-        out[where, column * l6.cells_per_column + module * self.cps + c] = True
+        out[where, column * l6.cells_per_column + module * cps + c] = True
         return out
-
 
 class _BatchInference:
     """All test episodes of one inference run, stepped together."""

@@ -377,11 +377,18 @@ class SynapseSets:
         weights = np.random.default_rng(0x5EED).integers(1, 2**62, size=n_pre, dtype=np.int64).astype(np.uint64)
         hashed = np.zeros(n_seg, dtype=np.uint64)
         rows = np.repeat(np.arange(n_seg), lengths)
-        np.add.at(hashed, rows, weights[by_seg.indices])
-        hashed ^= lengths.astype(np.uint64) << np.uint64(48)
         nonempty = np.flatnonzero(lengths > 0)
-        uniq, first, inverse = np.unique(hashed[nonempty], return_index=True, return_inverse=True)
-        rep = nonempty[first][inverse]  # representative segment of each segment's hash group
+        if nonempty.size:
+            hashed[nonempty] = np.add.reduceat(weights[by_seg.indices], by_seg.indptr[nonempty])
+        hashed ^= lengths.astype(np.uint64) << np.uint64(48)
+        # representative of each hash group = its lowest segment (sort-based grouping)
+        h = hashed[nonempty]
+        order = np.argsort(h, kind="stable")
+        h_sorted = h[order]
+        new_group = np.r_[True, h_sorted[1:] != h_sorted[:-1]] if h.size else np.zeros(0, dtype=bool)
+        group_first = order[new_group]
+        rep = np.empty(h.size, dtype=np.int64)
+        rep[order] = nonempty[group_first][np.cumsum(new_group) - 1]
         # exact check: a segment equal in hash but not in content gets its own set
         same = lengths[nonempty] == lengths[rep]
         check = nonempty[same]
@@ -391,7 +398,12 @@ class SynapseSets:
         diff[rows[a][by_seg.indices[a] != by_seg.indices[b]]] = True
         diff[nonempty[~same]] = True
         rep[diff[nonempty]] = nonempty[diff[nonempty]]
-        reps, segment_rep = np.unique(rep, return_inverse=True)
+        order = np.argsort(rep, kind="stable")
+        rep_sorted = rep[order]
+        new_rep = np.r_[True, rep_sorted[1:] != rep_sorted[:-1]] if rep.size else np.zeros(0, dtype=bool)
+        reps = rep_sorted[new_rep]
+        segment_rep = np.empty(rep.size, dtype=np.int64)
+        segment_rep[order] = np.cumsum(new_rep) - 1
         self.segment_set = np.full(n_seg, -1, dtype=np.int64)
         self.segment_set[nonempty] = segment_rep
         self.n_sets = reps.size
@@ -417,7 +429,10 @@ def rows_to_csr(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) ->
         mask[rows * n_cols + cols] = True
         r, c = np.divmod(np.flatnonzero(mask), n_cols)
     else:
-        r, c = np.divmod(np.unique(rows * n_cols + cols), n_cols)
+        keys = np.sort(rows * n_cols + cols)
+        if keys.size:
+            keys = keys[np.r_[True, keys[1:] != keys[:-1]]]
+        r, c = np.divmod(keys, n_cols)
     indptr = np.zeros(n_rows + 1, dtype=np.int64)
     np.cumsum(np.bincount(r, minlength=n_rows), out=indptr[1:])
     return sparse.csr_array((np.ones(c.size, dtype=np.int8), c, indptr), shape=(n_rows, n_cols))
