@@ -3,8 +3,9 @@
 ``touch_objects`` reproduces the columns paper (Hawkins, Ahmad & Cui 2017): a region of
 ``columns`` columns learns ``n_objects`` objects of ``features_per_object``
 (location, feature) pairs, one exposure each (every pair held ``learn_repeats`` steps),
-then touches each object: at every sensation each column senses the next pair of its own
-random permutation of the object's pairs, and the region settles its votes.
+then touches each object: the object's pairs are visited in one random order, the columns
+touching distinct pairs at each sensation (column ``k`` at sensation ``s`` senses pair
+``order[(s * columns + k) % pairs]``), and the region settles its votes.
 
 Metrics
 -------
@@ -198,9 +199,12 @@ def touch_objects(
     bar = (progress or ProgressFactory(False))(total=len(objects), desc="infer", unit="obj")
     for row, obj in enumerate(objects):
         region.reset()
-        order = np.argsort(rng.random((region.n_columns, n_pairs)), axis=1)
+        # columns touch distinct pairs at each sensation (fingers at different places) and
+        # walk through the object's pairs in one random order
+        order = rng.permutation(n_pairs)
+        cols = np.arange(region.n_columns)
         for s in range(max_sensations):
-            f, loc = world.sense(int(obj), order[:, s % n_pairs], feature_noise=feature_noise,
+            f, loc = world.sense(int(obj), order[(s * region.n_columns + cols) % n_pairs], feature_noise=feature_noise,
                                  location_noise=location_noise, rng=rng)
             t0 = time.perf_counter()
             res = region.infer_sensation(f, loc)
