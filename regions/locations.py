@@ -15,8 +15,8 @@ pass and recognises them by touch:
 * recognised: the anchored ("sensory-driven") location cells are a non-empty subset of the
   cells learned for that object at the touched feature, in every column, and of no other
   object's; landing exactly on another object's learned location code is a failure;
-* capacity: the largest object count at which at least ``min_accuracy`` (90 %) of the
-  objects are recognised (:func:`capacity`, a bounded bisection).
+* capacity: the largest object count at which fewer than ``1 - min_accuracy`` (10 %) of the
+  objects fail (:func:`capacity`, a bounded bisection; the reference's strict rule).
 
 With several columns an L2/3 object layer votes: :class:`ObjectVotes`, a small object-level
 variant of the 2017 column pooler (one unit per learned object instead of a 40-cell SDR):
@@ -943,8 +943,10 @@ def capacity(
     seed: int = 0,
     **run_kwargs: Any,
 ) -> dict[str, Any]:
-    """Largest object count in ``[lower, upper]`` recognised at ``>= min_accuracy`` (bisection).
+    """Largest object count in ``[lower, upper]`` recognised at ``min_accuracy`` (bisection).
 
+    A probe of ``n`` objects passes when fewer than ``n * (1 - min_accuracy)`` objects fail
+    (the reference's rule: at 140 objects and 90 %, at most 13 failures), or none does.
     Each probe learns a fresh set of objects (seeded by ``seed`` and the count).  Returns
     ``capacity`` (``upper`` with ``at_upper_bound`` True when even ``upper`` passes; ``lower - 1``
     when ``lower`` fails) and the probes ``[(objects, accuracy), ...]``.
@@ -958,7 +960,8 @@ def capacity(
     def passes(n: int) -> bool:
         res = run_locations(n, seed=seed * 100003 + n, **run_kwargs)
         probes.append((n, res["accuracy"]))
-        return res["accuracy"] >= min_accuracy
+        failures = int(round((1.0 - res["accuracy"]) * n))
+        return failures == 0 or failures < round(n * (1.0 - min_accuracy), 9)
 
     if passes(upper):
         return {"capacity": upper, "at_upper_bound": True, "probes": probes}
