@@ -43,7 +43,8 @@ try:  # scipy's compiled CSR row gather; the numpy path below is the fallback
 except ImportError:  # pragma: no cover - depends on scipy internals
     _csr_row_index = None
 
-from .kernels import as_index_array, expand_ranges, group_ranks, isin_sorted, radix_argsort_int32, sample_per_row
+from .kernels import (as_index_array, expand_ranges, group_ranks, isin_sorted, radix_argsort_int32, sample_per_row,
+                      unique_ints)
 
 __all__ = ["DendriteStore", "SegmentActivity", "SynapseSlots"]
 
@@ -449,7 +450,7 @@ class DendriteStore:
         if dead.any():
             raise ValueError(f"{name}: segment {int(seg[np.argmax(dead)])} has been destroyed")
         if seg.size > 1 and not np.all(seg[1:] > seg[:-1]):
-            seg = np.unique(seg)
+            seg = unique_ints(seg)
         return seg
 
     def adapt_segments(
@@ -554,7 +555,7 @@ class DendriteStore:
             cand = as_index_array(indices, "candidates", self.n_presynaptic)
             row = np.repeat(np.arange(m, dtype=np.int64), np.diff(indptr))
         else:
-            shared = np.unique(as_index_array(candidates, "candidates", self.n_presynaptic))
+            shared = unique_ints(as_index_array(candidates, "candidates", self.n_presynaptic))
             cand = np.tile(shared, m)
             row = np.repeat(np.arange(m, dtype=np.int64), shared.size)
         if cand.size == 0 or not quota.any():
@@ -565,9 +566,10 @@ class DendriteStore:
         keys = seg[row] * self.n_presynaptic + cand
         existing.sort()
         fresh = ~isin_sorted(keys, existing)
-        keys, idx = np.unique(keys[fresh], return_index=True)
-        row = row[fresh][idx]
-        cand = cand[fresh][idx]
+        keys, row, cand = keys[fresh], row[fresh], cand[fresh]
+        order = np.argsort(keys, kind="stable")
+        first = order[np.r_[True, keys[order][1:] != keys[order][:-1]]] if keys.size else order
+        row, cand = row[first], cand[first]
         chosen = sample_per_row(row, m, quota, rng)
         row, cand = row[chosen], cand[chosen]
         if row.size == 0:

@@ -17,6 +17,11 @@ __all__ = [
     "expand_ranges",
     "member_mask",
     "isin_sorted",
+    "unique_ints",
+    "unique_counts",
+    "union_ints",
+    "setdiff_ints",
+    "intersect_ints",
     "group_ranks",
     "as_index_array",
     "mark",
@@ -163,3 +168,40 @@ def isin_sorted(values: np.ndarray, sorted_members: np.ndarray) -> np.ndarray:
     idx = np.searchsorted(sorted_members, values)
     np.minimum(idx, sorted_members.size - 1, out=idx)
     return sorted_members[idx] == values
+
+
+# Sorted-set operations on integer index arrays.  numpy 2.4's np.unique is hash based and,
+# with np.union1d / np.setdiff1d / np.intersect1d / np.isin built on it, costs several times a
+# plain sort for the few hundred indices a layer handles per step.
+def _sorted(x: np.ndarray) -> np.ndarray:
+    return x if x.size < 2 or bool(np.all(x[1:] >= x[:-1])) else np.sort(x)
+
+
+def unique_ints(x: np.ndarray) -> np.ndarray:
+    """Sorted unique values of an integer array (sort-based ``np.unique``)."""
+    x = np.sort(np.asarray(x).reshape(-1))
+    return x[np.r_[True, x[1:] != x[:-1]]] if x.size else x
+
+
+def unique_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique values and their counts (sort-based ``np.unique(return_counts=True)``)."""
+    x = np.sort(np.asarray(x).reshape(-1))
+    if x.size == 0:
+        return x, np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(np.r_[True, x[1:] != x[:-1]])
+    return x[starts], np.diff(np.r_[starts, x.size])
+
+
+def union_ints(*arrays: np.ndarray) -> np.ndarray:
+    """Sorted union of integer arrays."""
+    return unique_ints(np.concatenate([np.asarray(a).reshape(-1) for a in arrays]))
+
+
+def setdiff_ints(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elements of ``a`` not in ``b`` (order of ``a`` kept; ``a`` sorted unique gives a sorted result)."""
+    return a[~isin_sorted(a, _sorted(np.asarray(b)))]
+
+
+def intersect_ints(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Elements of ``a`` that are in ``b`` (order of ``a`` kept)."""
+    return a[isin_sorted(a, _sorted(np.asarray(b)))]

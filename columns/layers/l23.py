@@ -30,7 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dendrites import DendriteStore
-from ..kernels import as_index_array, group_ranks, sample_per_row
+from ..kernels import (as_index_array, group_ranks, sample_per_row, setdiff_ints, union_ints, unique_counts,
+                       unique_ints, member_mask)
 from ..plasticity import HebbianRule, PlasticityRule, get_rule
 from .l4 import column_candidates
 
@@ -211,13 +212,13 @@ class L23Layer:
         lateral_activity : the region's L2/3 activity the distal segments see (default:
             this layer's previous output, i.e. the last settling step).
         """
-        ff = np.unique(as_index_array(feedforward, "feedforward", self.n_columns * self.ff_size))
-        prev = self.active_cells if lateral_activity is None else np.unique(
+        ff = unique_ints(as_index_array(feedforward, "feedforward", self.n_columns * self.ff_size))
+        prev = self.active_cells if lateral_activity is None else unique_ints(
             as_index_array(lateral_activity, "lateral_activity", self.n_cells))
         self.proximal.timestep += 1
         self.distal.timestep += 1
         if learn:
-            gc = ff if growth_candidates is None else np.unique(
+            gc = ff if growth_candidates is None else unique_ints(
                 as_index_array(growth_candidates, "growth_candidates", self.n_columns * self.ff_size))
             new = self._learning_cells()
             self._learn(new, ff, gc, prev)
@@ -232,12 +233,12 @@ class L23Layer:
         p = self.params
         counts = self.counts_per_column()
         fresh = np.flatnonzero(counts < p.sdr_size)
-        keep = self.active_cells[np.isin(self.active_cells // p.cells, fresh, invert=True)]
+        keep = self.active_cells[~member_mask(self.active_cells // p.cells, fresh, self.n_columns)]
         if fresh.size == 0:
             return keep
         picks = np.argsort(self.rng.random((fresh.size, p.cells)), axis=1)[:, : p.sdr_size]
         drawn = (picks + fresh[:, None] * p.cells).reshape(-1)
-        return np.union1d(keep, drawn)
+        return union_ints(keep, drawn)
 
     def _support(self, prev: np.ndarray) -> np.ndarray:
         """Votes per cell: the most sources (own column + neighbours) with an active distal segment
@@ -248,8 +249,8 @@ class L23Layer:
         support = np.zeros(self.n_cells, dtype=np.int64)
         if segs.size:
             span = int(self._episode) + 1
-            groups, votes = np.unique(self.distal.segment_cell[segs].astype(np.int64) * span + self._seg_episode[segs],
-                                      return_counts=True)
+            groups, votes = unique_counts(self.distal.segment_cell[segs].astype(np.int64) * span
+                                          + self._seg_episode[segs])
             np.maximum.at(support, groups // span, votes)
         return support
 
@@ -259,7 +260,7 @@ class L23Layer:
         self.n_active_synapses = 0
         prox = self.proximal.compute_activity(ff)
         self.n_active_synapses += prox.n_active_synapses
-        ff_cells = np.unique(self.proximal.segment_cell[prox.active_segments(p.proximal_threshold)])
+        ff_cells = unique_ints(self.proximal.segment_cell[prox.active_segments(p.proximal_threshold)])
         self.feedforward_cells = ff_cells.astype(np.int32)
         support = self._support(prev) if prev.size else np.zeros(self.n_cells, dtype=np.int64)
         self.support = support
@@ -271,7 +272,7 @@ class L23Layer:
         n_chosen = np.bincount(chosen // P, minlength=C)
         # 2. inertia: previously active cells by support, capped at inertia * their count
         if p.inertia > 0 and prev.size:
-            prev_cells = np.setdiff1d(prev, chosen, assume_unique=True)
+            prev_cells = setdiff_ints(prev, chosen)
             pc = prev_cells // P
             short = n_chosen[pc] < p.sdr_size
             prev_cells, pc = prev_cells[short], pc[short]
@@ -284,17 +285,17 @@ class L23Layer:
                 capped = ranks < cap[pc]
                 prev_cells, pc, s_prev = prev_cells[capped], pc[capped], s_prev[capped]
                 admitted = prev_cells[_tier_admission(pc, s_prev, n_chosen, p.sdr_size)]
-                chosen = np.union1d(chosen, admitted)
+                chosen = union_ints(chosen, admitted)
                 n_chosen = np.bincount(chosen // P, minlength=C)
         # 3. still short: a share of the remaining feed-forward cells, at least the discrepancy
         discrepancy = np.maximum(p.sdr_size - n_chosen, 0)
         if discrepancy.any():
-            rem = np.setdiff1d(ff_cells, chosen, assume_unique=True)
+            rem = setdiff_ints(ff_cells, chosen)
             rc = rem // P
             n_rem = np.bincount(rc, minlength=C)
             quota = np.minimum(np.maximum(n_rem * discrepancy // p.sdr_size, discrepancy), n_rem)
             pick = sample_per_row(rc, C, quota, self.rng)
-            chosen = np.union1d(chosen, rem[pick])
+            chosen = union_ints(chosen, rem[pick])
         return chosen
 
     # ------------------------------------------------------------- learning
@@ -311,7 +312,7 @@ class L23Layer:
                                      p.proximal_initial_permanence)
         if prev.size:
             # distal: one segment per (cell, source column, object), for sources with activity
-            src_cols = np.unique(prev // P)
+            src_cols = unique_ints(prev // P)
             pair_cell = np.repeat(cells, src_cols.size)
             pair_src = np.tile(src_cols, cells.size)
             ok = self.sources[pair_cell // P, pair_src]

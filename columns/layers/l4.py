@@ -29,7 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dendrites import DendriteStore
-from ..kernels import as_index_array, expand_ranges, group_ranks, member_mask
+from ..kernels import (as_index_array, expand_ranges, group_ranks, intersect_ints, member_mask, setdiff_ints,
+                       union_ints, unique_ints)
 from ..plasticity import HebbianRule, PlasticityRule, get_rule
 
 __all__ = ["L4Layer", "L4Params", "column_candidates"]
@@ -202,10 +203,10 @@ class L4Layer:
         """
         p = self.params
         K = p.cells_per_minicolumn
-        cols = np.unique(as_index_array(active_minicolumns, "active_minicolumns", self.n_minicolumns))
-        basal_in = np.unique(as_index_array(basal_input, "basal_input", self.n_columns * self.basal_size))
+        cols = unique_ints(as_index_array(active_minicolumns, "active_minicolumns", self.n_minicolumns))
+        basal_in = unique_ints(as_index_array(basal_input, "basal_input", self.n_columns * self.basal_size))
         if apical_input is not None and self.apical is not None:
-            apical_in = np.unique(as_index_array(apical_input, "apical_input", self.n_columns * self.apical_size))
+            apical_in = unique_ints(as_index_array(apical_input, "apical_input", self.n_columns * self.apical_size))
         else:
             apical_in = np.zeros(0, dtype=np.int64)
         self.basal.timestep += 1
@@ -229,28 +230,28 @@ class L4Layer:
             active_apical = matching_apical = np.zeros(0, dtype=np.int64)
             a_packed = None
         self.n_active_synapses = n_syn
-        apical_cells = np.unique(self.apical.segment_cell[active_apical]) if active_apical.size else active_apical
-        basal_cells = np.unique(seg_cell_b[active_basal])
+        apical_cells = unique_ints(self.apical.segment_cell[active_apical]) if active_apical.size else active_apical
+        basal_cells = unique_ints(seg_cell_b[active_basal])
         if not learn and apical_cells.size and p.reduced_basal_threshold < p.basal_threshold:
             reduced = np.flatnonzero(b_packed >= (p.reduced_basal_threshold << 8))
-            reduced_cells = np.unique(seg_cell_b[reduced])
-            basal_cells = np.union1d(basal_cells, np.intersect1d(reduced_cells, apical_cells, assume_unique=True))
+            reduced_cells = unique_ints(seg_cell_b[reduced])
+            basal_cells = union_ints(basal_cells, intersect_ints(reduced_cells, apical_cells))
         # apical tie-break: in a minicolumn where some cell has both, only those count
-        both = np.intersect1d(basal_cells, apical_cells, assume_unique=True)
-        tie_mc = np.unique(both // K)
+        both = intersect_ints(basal_cells, apical_cells)
+        tie_mc = unique_ints(both // K)
         n_mc = self.n_minicolumns
         in_tie = member_mask(basal_cells // K, tie_mc, n_mc)
-        predicted = np.union1d(basal_cells[~in_tie], both)
+        predicted = union_ints(basal_cells[~in_tie], both)
         self.predicted_cells = predicted.astype(np.int32)
 
         # ---- activation
         active_mc = np.zeros(n_mc, dtype=bool)
         active_mc[cols] = True
         pred_in_active = predicted[active_mc[predicted // K]]
-        predicted_mc = np.unique(pred_in_active // K)
-        bursting = np.setdiff1d(cols, predicted_mc, assume_unique=True)
+        predicted_mc = unique_ints(pred_in_active // K)
+        bursting = setdiff_ints(cols, predicted_mc)
         burst_cells = (bursting[:, None] * K + np.arange(K)).reshape(-1)
-        self.active_cells = np.union1d(pred_in_active, burst_cells).astype(np.int32)
+        self.active_cells = union_ints(pred_in_active, burst_cells).astype(np.int32)
         self.active_minicolumns = cols.astype(np.int32)
         self.bursting_minicolumns = bursting.astype(np.int32)
 
@@ -265,7 +266,7 @@ class L4Layer:
         first = group_ranks(cand_mc[order]) == 0
         best_segments = cand_segs[order][first]
         burst_with_match = cand_mc[order][first]
-        burst_new = np.setdiff1d(bursting, burst_with_match, assume_unique=True)
+        burst_new = setdiff_ints(bursting, burst_with_match)
         # least-used cell (fewest basal segments, random tie-break) in the other bursting minicolumns
         if burst_new.size:
             cells2d = burst_new[:, None] * K + np.arange(K)
@@ -273,13 +274,13 @@ class L4Layer:
             new_cells = cells2d[np.arange(burst_new.size), np.argmin(load, axis=1)]
         else:
             new_cells = np.zeros(0, dtype=np.int64)
-        winners = np.union1d(np.union1d(pred_in_active, seg_cell_b[best_segments]), new_cells)
+        winners = union_ints(union_ints(pred_in_active, seg_cell_b[best_segments]), new_cells)
         self.winner_cells = winners.astype(np.int32)
         if not learn:
             return
 
         # ---- basal learning
-        learning_segments = np.union1d(correct_segments, best_segments)
+        learning_segments = union_ints(correct_segments, best_segments)
         self._learn_store(self.basal, learning_segments, new_cells, basal_in, self.basal_size, b_packed)
         if p.predicted_segment_decrement > 0 and matching_basal.size:
             wrong = matching_basal[~active_mc[seg_cell_b[matching_basal] // K]]
@@ -289,15 +290,15 @@ class L4Layer:
         if self.apical is not None and apical_in.size:
             ap_cells = self.apical.segment_cell
             act_ap = active_apical[member_mask(ap_cells[active_apical], winners, self.n_cells)]
-            have = np.unique(ap_cells[act_ap])
-            rest = np.setdiff1d(winners, have, assume_unique=True)
+            have = unique_ints(ap_cells[act_ap])
+            rest = setdiff_ints(winners, have)
             mat = matching_apical[member_mask(ap_cells[matching_apical], rest, self.n_cells)]
             mcell = ap_cells[mat]
             order = np.lexsort((mat, -(a_packed[mat] & 0xFF).astype(np.int64), mcell))
             first = group_ranks(mcell[order]) == 0
             best_ap = mat[order][first]
-            new_ap_cells = np.setdiff1d(rest, mcell[order][first], assume_unique=True)
-            self._learn_store(self.apical, np.union1d(act_ap, best_ap), new_ap_cells, apical_in,
+            new_ap_cells = setdiff_ints(rest, mcell[order][first])
+            self._learn_store(self.apical, union_ints(act_ap, best_ap), new_ap_cells, apical_in,
                               self.apical_size, a_packed)
 
     def _learn_store(
