@@ -45,6 +45,7 @@ from typing import Any, Callable
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.types import PositiveFloat, PositiveInt
+from scipy import fft as scipy_fft
 from scipy import sparse
 
 from columns.gridcells import torus_distance
@@ -565,7 +566,7 @@ class _Readout:
         n, n_act = minicolumns.shape
         pair_row = np.repeat(np.arange(n), n_act)
         pair_mc = minicolumns.ravel()
-        counts = self.sets.overlaps(sparse.csr_array(l6_active))  # (n, n_sets)
+        counts = self.sets.overlaps(l6_active)  # (n, n_sets)
         seg_lo, seg_hi = self.mc_ptr[pair_mc], self.mc_ptr[pair_mc + 1]
         segrow = expand_ranges(seg_lo, seg_hi)
         seg_pair = np.repeat(np.arange(pair_mc.size), seg_hi - seg_lo)
@@ -725,8 +726,8 @@ class _LatticeBumps:
         kernel = self.kernel.excitation().reshape(-1, n, n)[:n_keys]
         log_miss = np.log(np.maximum(1.0 - kernel, 1e-30))
         bumps = np.bincount(group * cps + local, minlength=used.size * cps).reshape(used.size, n, n)
-        spectrum = np.fft.rfft2(bumps.astype(np.float64)) * np.fft.rfft2(log_miss)[key_of]
-        log_total = np.fft.irfft2(spectrum, s=(n, n)).reshape(used.size, cps)
+        spectrum = scipy_fft.rfft2(bumps.astype(np.float64)) * scipy_fft.rfft2(log_miss)[key_of]
+        log_total = scipy_fft.irfft2(spectrum, s=(n, n)).reshape(used.size, cps)
         g, c = np.nonzero(log_total <= self.log_miss_threshold)
         inst = used[g]
         episode_col, module = np.divmod(inst, self.M)
@@ -781,7 +782,8 @@ class _BatchInference:
                     voted = np.zeros((E, K, rd.n_obj), dtype=bool)
                 voted[alive] = votes.update(ff, alive)
                 rows4, cells4 = rd.l4_active(np.arange(n), mc, dense, self._apical_rows(voted, alive))
-            l4_act = rows_to_csr(rows4, cells4, n, net.l4.n_cells)
+            l4_act = np.zeros((n, net.l4.n_cells), dtype=bool)
+            l4_act[rows4, cells4] = True
             rep = l6.anchored_cells_batch(l4_act)
             rep_rows = np.repeat(np.arange(n), np.diff(rep.indptr))
             bumps.anchor(alive, rep)

@@ -281,28 +281,26 @@ class L6Layer:
             self._anchor_matrix = self.anchor.connected_matrix()
         return self._anchor_matrix
 
-    def anchored_cells_batch(self, l4_active: sparse.csr_array) -> sparse.csr_array:
+    def anchored_cells_batch(self, l4_active: np.ndarray | sparse.csr_array) -> sparse.csr_array:
         """Anchoring for many episodes at once, the learned anchors read-only.
 
         ``l4_active``: 0/1 ``(n_episodes, n_columns * anchor_input_size)`` active L4 cells, one
-        row per episode.  Returns the selected L6 cells, 0/1 ``csr_array`` of shape
-        ``(n_episodes, n_cells)`` (sorted indices): one sparse product with the connected
-        anchor matrix, thresholded at ``anchoring_threshold``.
+        row per episode (dense bool or sparse).  Returns the selected L6 cells, 0/1
+        ``csr_array`` of shape ``(n_episodes, n_cells)`` (sorted indices): the overlaps with the
+        distinct connected anchor sets (:meth:`SynapseSets.overlaps`), thresholded at
+        ``anchoring_threshold``.
         """
         if l4_active.shape[1] != self.anchor.n_presynaptic:
             raise ValueError(
                 f"l4_active must have {self.anchor.n_presynaptic} columns, got shape {l4_active.shape}"
             )
         sets = self.anchor_sets()
-        overlap = sparse.csr_array(sparse.csr_array(l4_active, dtype=np.int32) @ sets.matrix.astype(np.int32))
-        rows = np.repeat(np.arange(overlap.shape[0], dtype=np.int64), np.diff(overlap.indptr))
-        hit = overlap.data >= self.params.anchoring_threshold
-        rows, hit_sets = rows[hit], overlap.indices[hit].astype(np.int64)
+        rows, hit_sets = np.nonzero(sets.overlaps(l4_active) >= self.params.anchoring_threshold)
         indptr, segments = sets.set_segments
         seg = segments[expand_ranges(indptr[hit_sets], indptr[hit_sets + 1])]
         rows = np.repeat(rows, indptr[hit_sets + 1] - indptr[hit_sets])
         cells = self.anchor.segment_cell[seg].astype(np.int64)
-        return rows_to_csr(rows, cells, overlap.shape[0], self.n_cells)
+        return rows_to_csr(rows, cells, l4_active.shape[0], self.n_cells)
 
     def anchor_sets(self) -> SynapseSets:
         """The anchor segments grouped by identical connected synapse sets (cached with the matrix)."""
@@ -408,16 +406,31 @@ class SynapseSets:
         self.segment_set[nonempty] = segment_rep
         self.n_sets = reps.size
         self.matrix = sparse.csr_array(sparse.csr_array(by_seg[reps]).T)
+        self._by_set: sparse.csr_array | None = None
         order = np.argsort(self.segment_set[nonempty], kind="stable")
         seg_sorted = nonempty[order]
         indptr = np.zeros(self.n_sets + 1, dtype=np.int64)
         np.cumsum(np.bincount(segment_rep, minlength=self.n_sets), out=indptr[1:])
         self.set_segments = (indptr, seg_sorted)
 
-    def overlaps(self, active: sparse.csr_array) -> np.ndarray:
-        """Connected overlap of every set with every row of ``active``, dense int32 ``(rows, n_sets)``."""
-        out = sparse.csr_array(sparse.csr_array(active, dtype=np.int32) @ self.matrix.astype(np.int32))
-        return out.toarray()
+    def overlaps(self, active: np.ndarray | sparse.csr_array) -> np.ndarray:
+        """Connected overlap of every set with every row of ``active``, dense ``(rows, n_sets)``.
+
+        ``active``: 0/1 ``(rows, n_presynaptic)``, a dense (bool) array or a sparse array.
+        Computed as ``sets x presynaptic`` (CSR) times the dense transposed activity, whose
+        cost is the synapse count times the rows (no sparse conversion of the activity).
+        Integer dtype (int16 while every set has fewer than 2**15 synapses, else int32).
+        """
+        if sparse.issparse(active):
+            active = active.toarray()
+        active = np.asarray(active)
+        if active.ndim != 2 or active.shape[1] != self.matrix.shape[0]:
+            raise ValueError(f"active must have shape (rows, {self.matrix.shape[0]}), got {active.shape}")
+        if self._by_set is None:
+            sizes = np.diff(sparse.csc_array(self.matrix).indptr)
+            dtype = np.int16 if sizes.max(initial=0) < 2**15 else np.int32
+            self._by_set = sparse.csr_array(self.matrix.T, dtype=dtype)
+        return np.ascontiguousarray((self._by_set @ active.T.astype(self._by_set.dtype)).T)
 
 
 def rows_to_csr(rows: np.ndarray, cols: np.ndarray, n_rows: int, n_cols: int) -> sparse.csr_array:
