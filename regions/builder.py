@@ -86,7 +86,7 @@ PLUGIN_MODULES: dict[str, tuple[str, ...]] = {
     "plasticity": ("columns.plasticity",),
     "topology": (),
     "experiment": ("regions.experiments", "regions.locations", "regions.saccades", "regions.scenes",
-                   "regions.sweeps"),
+                   "regions.sweeps", "regions.navigation"),
 }
 ENTRY_POINT_GROUP = "cortical_columns.plugins"
 

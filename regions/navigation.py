@@ -1,0 +1,560 @@
+"""Arena navigation: path integration with grid modules, place cells, landmarks, replay.
+
+An agent random-walks in an :class:`~regions.worlds.arena.ArenaWorld` (the world reflects it
+at the walls and reports the displacement actually made). The agent's side:
+
+* **path integration** -- the displacements drive a batch of `GridModules` of a
+  :class:`~regions.entorhinal.CoordinateFrame` with Gaussian phase noise ``sigma`` (periods
+  per step, per module and axis). ``n_walkers`` copies integrate the same displacements with
+  independent noise (the drift is a property of the noise, not of the path), so the phase
+  error after ``N`` steps is measured against the random-walk law ``sigma * sqrt(N)``
+  (Burak & Fiete 2009). Positions are decoded by maximum likelihood over the whole unique
+  range and, with the prior "inside the arena", over the arena plus a margin; the least-squares
+  prediction of the rms position error is ``sigma sqrt(N) sqrt(trace((sum_m A_m^T A_m)^-1))``
+  (``A_m`` the module's phase matrix, ``1 / period`` on the square lattice), and the median of
+  an isotropic 2-D Gaussian error is ``sqrt(ln 2)`` times its rms;
+* **place cells** read the frame's grid cells (one-shot wiring at their centres) and are
+  driven along the walk by the path-integrated code;
+* **landmarks** -- the first time the agent senses a landmark it stores one episode in an
+  :class:`~regions.hippocampus.EpisodicMemory`: the landmark's location code (the agent's
+  path-integrated phases shifted by the sensed egocentric offset), its feature SDR and its
+  identity; on every later visit it recalls the identity from the location code alone;
+* **replay** -- the walk's path-integrated codes are stored as one trajectory and replayed
+  by chained, noisy pattern completion, time-compressed; the order is scored by Spearman's
+  rho against the walk's order.
+
+The experiment kind ``arena_navigation`` (``configs/arena_navigation.yaml``) runs all of it
+and returns the metrics with a ``table`` (drift at checkpoint steps) and ``series`` (errors
+versus steps, the true and decoded trajectories). When the config's ``output.plot`` is set the
+runner also writes a figure of the trajectory with place fields and decoded positions
+(:func:`plot_navigation`) to ``output.dir`` (default ``out/arena_navigation``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.types import NonNegativeFloat, PositiveFloat, PositiveInt
+from scipy.stats import spearmanr
+
+from .builder import ProgressFactory, register_builder
+from .config import Config
+from .entorhinal import CoordinateFrame, PlaceCells
+from .hippocampus import EpisodicMemory, Replay
+from .worlds.arena import ArenaWorld
+
+__all__ = [
+    "ArenaNavigationParams",
+    "DriftRow",
+    "PathIntegration",
+    "LandmarkVisit",
+    "NavigationResult",
+    "integrate_walk",
+    "landmark_visits",
+    "remember_landmarks",
+    "place_field_stats",
+    "replay_walk",
+    "run_navigation",
+    "run_navigation_from_config",
+    "navigation_metrics",
+    "plot_navigation",
+    "run_arena_navigation",
+]
+
+#: Bits of a landmark's identity SDR in the episodic memory (identity k = bits [k*B, (k+1)*B)).
+IDENTITY_BITS = 10
+
+
+class ArenaNavigationParams(BaseModel):
+    """``experiment.params`` of ``arena_navigation`` (world units, steps, periods)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: PositiveInt = 2000
+    walkers: PositiveInt = 200  # noise realisations of path integration (drift statistics)
+    speed: PositiveFloat = 0.4  # step length, world units
+    turn_sigma: NonNegativeFloat = 0.4  # heading diffusion, radians per step
+    phase_noise: NonNegativeFloat = 0.002  # periods per step, per module and axis
+    periods: list[PositiveFloat] = Field(default_factory=lambda: [3.0, 4.0, 5.0, 7.0], min_length=1)
+    cells_per_axis: PositiveInt = 10
+    decode_margin: NonNegativeFloat = 0.25  # the "inside the arena" prior: arena +- margin * side
+    checkpoints: list[PositiveInt] = Field(default_factory=lambda: [10, 30, 100, 300, 1000, 3000, 10000])
+    place_cells: PositiveInt = 120
+    place_synapses_per_module: PositiveInt = 5
+    place_threshold: float = Field(0.7, gt=0.0, le=1.0)
+    field_resolution: PositiveInt = Field(60, ge=2)  # place-field map: points per arena side
+    replay_compression: PositiveFloat = 20.0
+    replay_noise: float = Field(0.2, ge=0.0, lt=1.0)  # fraction of each replay cue's bits replaced
+
+
+# ------------------------------------------------------------------------- path integration
+@dataclass(frozen=True)
+class DriftRow:
+    """Path-integration error of all walkers after ``steps`` steps.
+
+    Phase errors in periods; position errors in world units.
+    """
+
+    steps: int
+    rms_phase_error: float
+    predicted_phase_error: float  # sigma * sqrt(steps)
+    median_error_full_range: float  # decoded over the whole unique range
+    fraction_within_1: float  # P(full-range error < 1 world unit)
+    median_error_in_arena: float  # decoded with the prior "inside the arena"
+    rms_error_in_arena: float  # dominated by the walkers decoded to a wrong place
+    predicted_median_error: float  # least-squares prediction from sigma * sqrt(steps)
+
+
+@dataclass(frozen=True)
+class PathIntegration:
+    """Result of :func:`integrate_walk`.
+
+    ``phases``: walker 0's phases ``(n_steps + 1, n_modules, 2)``; ``rms_phase_error``: rms
+    wrapped phase error over walkers, modules and axes at every step ``(n_steps + 1,)``;
+    ``drift``: one :class:`DriftRow` per checkpoint.
+    """
+
+    phases: NDArray[np.float64]
+    rms_phase_error: NDArray[np.float64]
+    drift: list[DriftRow]
+
+
+def position_error_scale(frame: CoordinateFrame) -> float:
+    """World units of rms Euclidean position error per unit of phase noise (periods).
+
+    Least squares over modules: ``sqrt(trace((sum_m A_m^T A_m)^-1))`` with ``A_m`` the phase
+    matrices (world units -> periods); ``sqrt(2 / sum_m period_m^-2)`` on the square lattice.
+    """
+    a = frame.phase_matrices
+    information = np.einsum("mki,mkj->ij", a, a)
+    return float(math.sqrt(np.trace(np.linalg.inv(information))))
+
+
+def integrate_walk(
+    frame: CoordinateFrame,
+    path: NDArray[np.float64],
+    *,
+    n_walkers: int,
+    phase_noise: float,
+    rng: np.random.Generator,
+    checkpoints: list[int],
+    search_box: tuple[float, float, float, float],
+) -> PathIntegration:
+    """Path-integrate the displacements of ``path`` ``(n_steps + 1, 2)`` with ``n_walkers`` noisy copies.
+
+    All walkers start anchored at ``path[0]`` and integrate ``diff(path)`` with independent
+    Gaussian phase noise ``phase_noise`` (periods per step). At each checkpoint step
+    (``<= n_steps``; ``n_steps`` itself is always one) the walkers' phases are decoded over the
+    whole unique range and over ``search_box = (x_min, x_max, y_min, y_max)``.
+    """
+    x = np.asarray(path, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != 2 or x.shape[0] < 2:
+        raise ValueError(f"path must have shape (n_steps + 1, 2) with n_steps >= 1, got {x.shape}")
+    if int(n_walkers) < 1:
+        raise ValueError(f"n_walkers must be >= 1, got {n_walkers!r}")
+    n_steps = x.shape[0] - 1
+    marks = sorted({int(c) for c in checkpoints if 0 < int(c) <= n_steps} | {n_steps})
+    modules = frame.grid_modules(int(n_walkers))
+    modules.set_bumps(np.broadcast_to(frame.encode(x[0]), (int(n_walkers), frame.n_modules, 2)))
+    true_phases = frame.encode(x)  # (T + 1, M, 2)
+    history = np.empty((n_steps + 1, frame.n_modules, 2))
+    history[0] = true_phases[0]
+    rms = np.zeros(n_steps + 1)
+    at_marks: dict[int, NDArray[np.float64]] = {}
+    displacements = np.diff(x, axis=0)
+    for t in range(1, n_steps + 1):  # sequential in time; walkers and modules are batched
+        modules.path_integrate(displacements[t - 1], phase_noise=phase_noise, rng=rng)
+        phases = modules.current_phases()  # (walkers, M, 2)
+        history[t] = phases[0]
+        error = phases - true_phases[t]
+        error -= np.rint(error)
+        rms[t] = math.sqrt(float(np.mean(error**2)))
+        if t in marks:
+            at_marks[t] = phases
+    scale = position_error_scale(frame)
+    side = frame.unique_range
+    drift = []
+    for t in marks:
+        phases = at_marks[t]
+        full = _wrapped_distance(frame.decode(phases), x[t], side)
+        boxed = np.linalg.norm(frame.decode(phases, search_range=search_box) - x[t], axis=-1)
+        predicted = phase_noise * math.sqrt(t)
+        drift.append(DriftRow(
+            steps=t, rms_phase_error=float(rms[t]), predicted_phase_error=predicted,
+            median_error_full_range=float(np.median(full)), fraction_within_1=float(np.mean(full < 1.0)),
+            median_error_in_arena=float(np.median(boxed)),
+            rms_error_in_arena=float(np.sqrt(np.mean(boxed**2))),
+            predicted_median_error=predicted * scale * math.sqrt(math.log(2.0)),
+        ))
+    return PathIntegration(phases=history, rms_phase_error=rms, drift=drift)
+
+
+def _wrapped_distance(estimate: NDArray[np.float64], truth: NDArray[np.float64], side: float) -> NDArray[np.float64]:
+    """Euclidean error with each axis taken modulo the code's unique range ``side``."""
+    delta = estimate - truth
+    delta -= side * np.rint(delta / side)
+    return np.linalg.norm(delta, axis=-1)
+
+
+# ------------------------------------------------------------------------------ landmarks
+@dataclass(frozen=True)
+class LandmarkVisit:
+    """One entry of the agent into a landmark's sensing radius.
+
+    ``step``: time step; ``landmark``: its id; ``feature``: the sensed feature SDR;
+    ``offset``: the sensed egocentric offset ``(2,)`` world units.
+    """
+
+    step: int
+    landmark: int
+    feature: NDArray[np.int32]
+    offset: NDArray[np.float64]
+
+
+def landmark_visits(world: ArenaWorld, path: NDArray[np.float64]) -> list[LandmarkVisit]:
+    """The world's sensations along ``path`` ``(n_steps + 1, 2)``, kept where a landmark comes into range.
+
+    The agent is placed at each position of the path and senses (``world.sense``); a visit
+    starts when the sensed landmark differs from the previous step's. The world's position is
+    restored afterwards.
+    """
+    saved = world.position.copy()
+    visits = []
+    previous = -1
+    try:
+        for t, position in enumerate(np.asarray(path, dtype=np.float64)):
+            world.reset(position)
+            landmark, feature, offset = world.sense()
+            if landmark >= 0 and landmark != previous:
+                visits.append(LandmarkVisit(t, landmark, feature, np.array(offset, dtype=np.float64)))
+            previous = landmark
+    finally:
+        world.position = saved
+    return visits
+
+
+@dataclass(frozen=True)
+class LandmarkRecall:
+    """A revisit: the step, the landmark, whether recall named it, the location-code overlap.
+
+    ``overlap`` is the fraction of the stored location code's bits present in the revisit's code.
+    """
+
+    step: int
+    landmark: int
+    correct: bool
+    overlap: float
+
+
+def remember_landmarks(
+    frame: CoordinateFrame,
+    phases: NDArray[np.float64],
+    visits: list[LandmarkVisit],
+    n_landmarks: int,
+    feature_size: int,
+) -> tuple[EpisodicMemory, dict[int, int], list[LandmarkRecall]]:
+    """Store each landmark one-shot on its first visit; recall it from location on revisits.
+
+    ``phases``: the agent's path-integrated phases ``(n_steps + 1, n_modules, 2)``. A
+    landmark's location code is the grid code of ``phases[step] + encode(offset)``. Returns
+    the memory, ``{landmark: episode}`` and one :class:`LandmarkRecall` per revisit.
+    """
+    memory = EpisodicMemory(
+        frame.cells_per_code, int(feature_size), IDENTITY_BITS * max(1, int(n_landmarks)),
+        min_overlap=2 * frame.n_modules,
+    )
+    if not visits:
+        return memory, {}, []
+    codes = frame.grid_code_of_phases(
+        np.stack([phases[v.step] + frame.encode(v.offset) for v in visits])
+    )
+    stored: dict[int, int] = {}
+    recalls: list[LandmarkRecall] = []
+    for visit, code in zip(visits, codes):
+        k = visit.landmark
+        if k not in stored:
+            identity = np.arange(IDENTITY_BITS * k, IDENTITY_BITS * (k + 1))
+            stored[k] = memory.store(location=code, feature=visit.feature, object=identity)
+            continue
+        result = memory.recall(location=code)
+        recalled = -1 if result.episode < 0 else int(result.object[0]) // IDENTITY_BITS
+        stored_code = memory.episode(stored[k])["location"]
+        shared = np.intersect1d(code, stored_code).size / max(1, stored_code.size)
+        recalls.append(LandmarkRecall(visit.step, k, recalled == k, float(shared)))
+    return memory, stored, recalls
+
+
+# ---------------------------------------------------------------------------- place cells
+def place_field_stats(
+    frame: CoordinateFrame, place: PlaceCells, side: float, resolution: int
+) -> tuple[dict[str, float], NDArray[np.bool_]]:
+    """Place-field statistics on a ``resolution x resolution`` grid over ``[0, side]^2``.
+
+    Returns ``(stats, firing)`` with ``firing`` boolean ``(resolution**2, n_cells)`` (row
+    ``i * resolution + j`` is position ``(x_j, y_i)``) and stats: the fraction of cells with a
+    field in the arena, the mean field area (world units^2) and the median distance between
+    a cell's field centroid and its wiring centre (world units), both over cells with a field.
+    """
+    axis = np.linspace(0.0, side, int(resolution))
+    grid = np.stack(np.meshgrid(axis, axis, indexing="xy"), -1).reshape(-1, 2)
+    firing = place.activity(frame.grid_code(grid))
+    counts = firing.sum(axis=0)
+    has_field = counts > 0
+    cell_area = (side / max(1, int(resolution) - 1)) ** 2
+    centroids = (firing.T.astype(np.float64) @ grid) / np.maximum(counts, 1)[:, None]
+    offsets = np.linalg.norm(centroids - place.centres, axis=1)[has_field]
+    stats = {
+        "place_fraction_with_field": float(has_field.mean()),
+        "place_field_area": float(counts[has_field].mean() * cell_area) if has_field.any() else 0.0,
+        "place_field_centre_error": float(np.median(offsets)) if offsets.size else float("nan"),
+    }
+    return stats, firing
+
+
+# ---------------------------------------------------------------------------------- replay
+def replay_walk(
+    memory: EpisodicMemory,
+    codes: list[NDArray[np.int32]],
+    *,
+    compression: float,
+    noise: float,
+    rng: np.random.Generator,
+) -> tuple[Replay, float]:
+    """Store ``codes`` (one per step, 1 s apart) as a trajectory and replay it; ``(replay, rho)``.
+
+    ``rho`` is Spearman's rank correlation between replay position and stored order (nan when
+    fewer than two elements were replayed).
+    """
+    memory.store_trajectory(codes, timestamps=np.arange(len(codes), dtype=np.float64))
+    replay = memory.replay(compression=compression, noise=noise, rng=rng)
+    if replay.order.size < 2:
+        return replay, float("nan")
+    rho = float(spearmanr(np.arange(replay.order.size), replay.order).statistic)
+    return replay, rho
+
+
+# ------------------------------------------------------------------------------ experiment
+@dataclass
+class NavigationResult:
+    """Everything :func:`run_navigation` measured, for metrics, reports and figures.
+
+    ``path``: agent's true positions ``(n_steps + 1, 2)``; ``decoded``: walker 0's positions
+    decoded with the arena prior ``(n_steps + 1, 2)``; ``place_firing``: place cells along the
+    walk driven by the path-integrated code, boolean ``(n_steps + 1, n_cells)``;
+    ``place_agreement``: Jaccard agreement with the true-position drive; ``field_firing``:
+    place-cell firing on the field grid (see :func:`place_field_stats`).
+    """
+
+    params: ArenaNavigationParams
+    world: ArenaWorld
+    frame: CoordinateFrame
+    path: NDArray[np.float64]
+    integration: PathIntegration
+    decoded: NDArray[np.float64]
+    place: PlaceCells
+    place_firing: NDArray[np.bool_]
+    place_agreement: float
+    field_stats: dict[str, float]
+    field_firing: NDArray[np.bool_]
+    stored_landmarks: dict[int, int]
+    recalls: list[LandmarkRecall]
+    replay: Replay
+    replay_rho: float
+    seconds: float
+
+
+def run_navigation(world: ArenaWorld, params: ArenaNavigationParams, rng: np.random.Generator) -> NavigationResult:
+    """Walk, path-integrate, form place cells, remember landmarks and replay (see module doc)."""
+    started = time.perf_counter()
+    p = params
+    frame = CoordinateFrame(tuple(p.periods), cells_per_axis=p.cells_per_axis)
+    side = world.side
+    margin = p.decode_margin * side
+    box = (-margin, side + margin, -margin, side + margin)
+
+    path = world.random_walk(p.steps, p.speed, rng, turn_sigma=p.turn_sigma)
+    integration = integrate_walk(
+        frame, path, n_walkers=p.walkers, phase_noise=p.phase_noise, rng=rng,
+        checkpoints=p.checkpoints, search_box=box,
+    )
+    phases = integration.phases
+    decoded = frame.decode(phases, search_range=box)
+
+    place = frame.place_cells(
+        p.place_cells, rng, bounds=(0.0, side, 0.0, side),
+        synapses_per_module=p.place_synapses_per_module, threshold=p.place_threshold,
+    )
+    path_codes = frame.grid_code_of_phases(phases)
+    place_firing = place.activity(path_codes)
+    true_firing = place.activity(frame.grid_code(path))
+    agreement = float((place_firing & true_firing).sum() / max(1, (place_firing | true_firing).sum()))
+    field_stats, field_firing = place_field_stats(frame, place, side, p.field_resolution)
+
+    visits = landmark_visits(world, path)
+    memory, stored, recalls = remember_landmarks(
+        frame, phases, visits, len(world.landmarks), world.feature_size
+    )
+    replay, rho = replay_walk(
+        memory, path_codes, compression=p.replay_compression, noise=p.replay_noise, rng=rng
+    )
+    return NavigationResult(
+        params=p, world=world, frame=frame, path=path, integration=integration, decoded=decoded,
+        place=place, place_firing=place_firing, place_agreement=agreement,
+        field_stats=field_stats, field_firing=field_firing, stored_landmarks=stored,
+        recalls=recalls, replay=replay, replay_rho=rho, seconds=time.perf_counter() - started,
+    )
+
+
+def _log_steps(n_steps: int, n_points: int = 60) -> NDArray[np.int64]:
+    """About ``n_points`` distinct steps spaced logarithmically in ``[1, n_steps]``."""
+    return np.unique(np.geomspace(1, n_steps, n_points).round().astype(np.int64))
+
+
+def navigation_metrics(result: NavigationResult) -> dict[str, Any]:
+    """A JSON-able metrics dict with ``table`` (drift per checkpoint) and ``series``."""
+    p = result.params
+    last = result.integration.drift[-1]
+    correct = np.array([r.correct for r in result.recalls], dtype=bool)
+    overlap = np.array([r.overlap for r in result.recalls])
+    half = max(1, correct.size // 2)
+    nan = float("nan")
+    replay = result.replay
+    metrics: dict[str, Any] = {
+        "steps": p.steps,
+        "walkers": p.walkers,
+        "phase_noise": p.phase_noise,
+        "unique_range": result.frame.unique_range,
+        "rms_phase_error": last.rms_phase_error,
+        "sigma_sqrt_n": last.predicted_phase_error,
+        "phase_error_ratio": last.rms_phase_error / last.predicted_phase_error if last.predicted_phase_error > 0 else nan,
+        "median_error_full_range": last.median_error_full_range,
+        "median_error_in_arena": last.median_error_in_arena,
+        "rms_error_in_arena": last.rms_error_in_arena,
+        "predicted_median_error": last.predicted_median_error,
+        "landmarks_stored": len(result.stored_landmarks),
+        "landmark_revisits": int(correct.size),
+        "landmark_recall_accuracy": float(correct.mean()) if correct.size else nan,
+        "landmark_code_overlap_first_half": float(overlap[:half].mean()) if overlap.size else nan,
+        "landmark_code_overlap_second_half": float(overlap[half:].mean()) if overlap.size > 1 else nan,
+        "replay_rho": result.replay_rho,
+        "replay_fraction": replay.order.size / (p.steps + 1),
+        "replay_duration_s": float(replay.timestamps[-1]),
+        "place_cells": result.place.n_cells,
+        "place_fired_along_path": int(result.place_firing.any(axis=0).sum()),
+        "place_active_per_step": float(result.place_firing.sum(axis=1).mean()),
+        "place_agreement": result.place_agreement,
+        **result.field_stats,
+        "seconds": result.seconds,
+    }
+    metrics["table"] = [
+        {"steps": r.steps, "rms_phase_error": r.rms_phase_error, "sigma_sqrt_n": r.predicted_phase_error,
+         "median_error_full_range": r.median_error_full_range, "p_error_below_1": r.fraction_within_1,
+         "median_error_in_arena": r.median_error_in_arena,
+         "predicted_median_error": r.predicted_median_error, "rms_error_in_arena": r.rms_error_in_arena}
+        for r in result.integration.drift
+    ]
+    steps = _log_steps(p.steps)
+    rms = result.integration.rms_phase_error[steps]
+    predicted = p.phase_noise * np.sqrt(steps)
+    metrics["series"] = {
+        "phase_error_vs_steps": {
+            "x": steps.tolist(), "y": rms.tolist(), "loglog": True, "xlabel": "steps",
+            "ylabel": "rms phase error (periods)"},
+        "sigma_sqrt_n_vs_steps": {
+            "x": steps.tolist(), "y": predicted.tolist(), "loglog": True, "xlabel": "steps",
+            "ylabel": "sigma * sqrt(N) (periods)"},
+        "position_error_in_arena": {
+            "x": [r.steps for r in result.integration.drift],
+            "y": [r.median_error_in_arena for r in result.integration.drift],
+            "loglog": True, "xlabel": "steps", "ylabel": "median position error (world units)"},
+        "trajectory": {
+            "x": result.path[:, 0].tolist(), "y": result.path[:, 1].tolist(),
+            "xlabel": "x (world units)", "ylabel": "y (world units)"},
+        "decoded_trajectory": {
+            "x": result.decoded[:, 0].tolist(), "y": result.decoded[:, 1].tolist(),
+            "xlabel": "x (world units)", "ylabel": "y (world units)"},
+    }
+    return metrics
+
+
+def plot_navigation(result: NavigationResult, path: str | Path) -> Path:
+    """Write a PNG: trajectory (true, decoded, landmarks), place fields, drift vs sigma*sqrt(N).
+
+    Needs matplotlib; returns the file written (parent folders are created).
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    side = result.world.side
+    n = result.params.field_resolution
+    firing = result.field_firing
+    field_id = np.where(firing.any(1), firing.argmax(1), -1).reshape(n, n)
+    fig, (left, middle, right) = plt.subplots(1, 3, figsize=(17, 5.6))
+    left.plot(*result.path.T, lw=0.6, color="0.3", label="true path")
+    left.plot(*result.decoded.T, lw=0.6, color="tab:red", alpha=0.7, label="decoded (path-integrated)")
+    left.scatter(*result.world.landmarks.T, marker="*", s=150, color="gold", edgecolor="k", zorder=3,
+                 label="landmarks")
+    left.set(xlim=(0, side), ylim=(0, side), aspect="equal", title="trajectory")
+    left.legend(loc="upper right", fontsize=8)
+    middle.imshow(np.ma.masked_less(field_id, 0) % 20, origin="lower", extent=(0, side, 0, side),
+                  cmap="tab20", interpolation="nearest")
+    middle.scatter(*result.place.centres.T, s=4, color="k")
+    middle.plot(*result.path.T, lw=0.3, color="0.2", alpha=0.5)
+    middle.set(xlim=(0, side), ylim=(0, side), aspect="equal",
+               title=f"place fields ({result.place.n_cells} cells, from grid cells)")
+    steps = _log_steps(result.params.steps)
+    right.loglog(steps, result.integration.rms_phase_error[steps], label="rms phase error")
+    right.loglog(steps, result.params.phase_noise * np.sqrt(steps), "--", color="k", label="sigma sqrt(N)")
+    right.set(xlabel="steps", ylabel="periods", title="path-integration drift")
+    right.legend(fontsize=8)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def run_navigation_from_config(config: Config, *, seed: int) -> NavigationResult:
+    """:func:`run_navigation` in the ``arena`` world of ``config`` with its ``experiment.params``.
+
+    The world is built from ``config`` with its seed replaced by ``seed``; the walk, the noise,
+    the place cells and replay draw from ``numpy.random.default_rng(seed)``.
+    """
+    from .builder import build
+    from .config import ConfigError
+
+    if config.world.kind != "arena":
+        raise ConfigError(
+            f"experiment arena_navigation needs world.kind 'arena', got {config.world.kind!r}",
+            key_path="world.kind",
+        )
+    params = ArenaNavigationParams.model_validate(config.experiment.params)
+    world = build(config.with_values({"seed": int(seed) % (2**31)})).world
+    return run_navigation(world, params, np.random.default_rng(seed))
+
+
+@register_builder("arena_navigation", "experiment", params=ArenaNavigationParams)
+def run_arena_navigation(config: Config, *, seed: int, progress: ProgressFactory, trial: int) -> dict[str, Any]:
+    """Path integration, place cells, landmarks and replay in the config's ``arena`` world.
+
+    Returns :func:`navigation_metrics`; with ``output.plot`` set also writes
+    ``<output.dir or out/arena_navigation>/arena_navigation.png`` (``arena_navigation_trial<k>.png``
+    for trial k > 0; the CLI's series figures use the series names) and names it under ``figure``.
+    """
+    result = run_navigation_from_config(config, seed=seed)
+    metrics = navigation_metrics(result)
+    if config.output.plot:
+        name = "arena_navigation.png" if trial == 0 else f"arena_navigation_trial{trial}.png"
+        out = Path(config.output.dir or Path("out") / "arena_navigation") / name
+        metrics["figure"] = str(plot_navigation(result, out))
+    return metrics
