@@ -647,11 +647,14 @@ class _LatticeBumps:
     """Bumps of many episodes that sit on cell centres plus one common offset per module.
 
     Anchoring puts every bump on a cell centre and path integration shifts all bumps of a
-    module by the same phase, so a module's excitation is one kernel -- the excitation of a
-    single bump at the module's offset, computed by :meth:`GridModules.excitation` -- shifted
-    to each bump cell and combined as ``1 - prod (1 - kernel)``: the same activity rule as
-    :class:`GridModules`, with one distance evaluation per cell and module instead of one per
-    cell and bump.
+    module by the same phase (``A_km`` times the displacement since the anchoring), so a
+    module's excitation is one kernel -- the excitation of a single bump at the module's
+    offset, computed by :meth:`GridModules.excitation` -- shifted to each bump cell and
+    combined as ``1 - prod (1 - kernel)``: the same activity rule as :class:`GridModules`.
+    In logarithms this is a circular convolution of the module's bump-count map with
+    ``log(1 - kernel)``, done for every module instance at once with 2-D FFTs.  The kernels'
+    spectra are cached per displacement (a touch sequence on a grid object only ever makes
+    a few distinct movements), for all ``columns x modules`` at once.
     """
 
     def __init__(self, l6: L6Layer, n_episodes: int) -> None:
@@ -659,19 +662,20 @@ class _LatticeBumps:
         self.K, self.M = l6.n_columns, l6.params.modules
         self.n_axis = l6.params.cells_per_axis
         self.cps = l6.cells_per_module
-        self.kernel = l6.episode_modules(n_episodes)
-        self.log_miss_threshold = math.log1p(-self.kernel.activation_threshold) + 1e-9
+        self.log_miss_threshold = math.log1p(-l6.modules.activation_threshold) + 1e-9
         self.n_episodes = int(n_episodes)
-        self.offset = np.zeros((n_episodes * self.K, self.M, 2))
+        # world displacement of every (episode, column) since its last anchoring
+        self.displacement = np.zeros((n_episodes * self.K, 2))
         self.rows = np.zeros(0, dtype=np.int64)  # episode of each bump (sorted)
         self.cells = np.zeros(0, dtype=np.int64)  # L6 flat cell of each bump (sorted per episode)
+        n = self.n_axis
+        self._cached = np.zeros((0, 2))  # displacements whose kernels are cached
+        self._spectra = np.zeros((0, self.K * self.M, n, n // 2 + 1), dtype=np.complex128)
 
     def move(self, alive: np.ndarray, displacement: np.ndarray) -> None:
         """Path-integrate the episodes ``alive`` by ``displacement`` ``(n, K, 2)`` world units."""
-        a = self.l6.modules.phase_matrices  # (K, M, 2, 2)
-        shift = np.einsum("kmij,ekj->ekmi", a, displacement).reshape(-1, self.M, 2)
         cols = (alive[:, None] * self.K + np.arange(self.K)).ravel()
-        self.offset[cols] = np.mod(self.offset[cols] + shift, 1.0)
+        self.displacement[cols] += np.asarray(displacement, dtype=np.float64).reshape(-1, 2)
 
     def anchor(self, alive: np.ndarray, rep: sparse.csr_array) -> None:
         """Replace the bumps of the episodes ``alive`` by the anchored cells ``rep`` (rows = ``alive``)."""
@@ -682,51 +686,59 @@ class _LatticeBumps:
         order = np.lexsort((cells, rows))
         self.rows, self.cells = rows[order], cells[order]
         cols = (alive[:, None] * self.K + np.arange(self.K)).ravel()
-        self.offset[cols] = 0.0
+        self.displacement[cols] = 0.0
 
     def drop(self, episodes: np.ndarray) -> None:
         """Remove the bumps of finished episodes."""
         keep = ~_flags(episodes, self.n_episodes)[self.rows]
         self.rows, self.cells = self.rows[keep], self.cells[keep]
 
+    def _kernel_index(self, displacements: np.ndarray) -> np.ndarray:
+        """Cache index of each displacement row ``(d, 2)``, computing the kernels of new ones."""
+        distinct, inverse = _distinct_rows(displacements)
+        match = np.all(distinct[:, None, :] == self._cached[None, :, :], axis=2)  # (u, cached)
+        found = match.any(axis=1)
+        index = np.full(distinct.shape[0], -1, dtype=np.int64)
+        if self._cached.shape[0]:
+            index[found] = np.argmax(match[found], axis=1)
+        new = distinct[~found]
+        if new.size:
+            n, KM = self.n_axis, self.K * self.M
+            a = self.l6.modules.phase_matrices.reshape(KM, 2, 2)
+            # offset of every (new displacement, column-module); excitation depends on the offset
+            # only, so any module instances of the kernel modules can host them
+            offset = np.mod(0.0 + np.einsum("mij,dj->dmi", a, new), 1.0).reshape(-1, 2)
+            hosts = self.l6.episode_modules(new.shape[0])  # K * M module instances per displacement
+            hosts.set_bumps(offset + 0.5 / n, module_ids=np.arange(offset.shape[0]))
+            log_miss = np.log(np.maximum(1.0 - hosts.excitation().reshape(-1, n, n), 1e-30))
+            spectra = scipy_fft.rfft2(log_miss).reshape(new.shape[0], KM, n, n // 2 + 1)
+            index[~found] = self._cached.shape[0] + np.arange(new.shape[0])
+            self._cached = np.concatenate([self._cached, new])
+            self._spectra = np.concatenate([self._spectra, spectra])
+        return index[inverse]
+
     def active(self, alive: np.ndarray) -> np.ndarray:
         """Active cells of the episodes ``alive`` (which must hold every bump), bool ``(n, n_l6_cells)``.
 
-        A module's excitation is ``1 - prod_b (1 - kernel(c - b))`` over its bump cells ``b``:
-        in logarithms a circular convolution of the module's bump-count map with
-        ``log(1 - kernel)``, computed for every module instance at once with 2-D FFTs.  The
-        kernel depends only on the module's phase offset, which since the last anchoring is
-        the phase shift of one movement, so it is evaluated (by :class:`GridModules`) once per
-        distinct (module, offset) and shared.  A cell is active when the summed logarithm is
-        at most ``log(1 - activation_threshold)``.
+        ``log(1 - excitation)`` of every module instance = the FFT convolution of its bump-count
+        map with its cached kernel; a cell is active when it is at most
+        ``log(1 - activation_threshold)``.
         """
         l6 = self.l6
         out = np.zeros((alive.size, l6.n_cells), dtype=bool)
         if self.rows.size == 0:
             return out
-        n, cps = self.n_axis, self.cps
+        n, cps, KM = self.n_axis, self.cps, self.K * self.M
         col, rest = np.divmod(self.cells, l6.cells_per_column)
         module, local = np.divmod(rest, cps)
         instance = (self.rows * self.K + col) * self.M + module  # non-decreasing
         starts = np.flatnonzero(np.r_[True, instance[1:] != instance[:-1]])
         used = instance[starts]
         group = np.repeat(np.arange(used.size), np.diff(np.r_[starts, instance.size]))
-        # distinct kernels: (column-module, offset) keys, deduplicated by sorting
-        offset = self.offset.reshape(-1, 2)[used]
-        column_module = used % (self.K * self.M)
-        order = np.lexsort((offset[:, 1], offset[:, 0], column_module))
-        o_sorted, cm_sorted = offset[order], column_module[order]
-        new_key = np.r_[True, (np.diff(cm_sorted) != 0) | np.any(np.diff(o_sorted, axis=0) != 0, axis=1)]
-        key_of = np.empty(used.size, dtype=np.int64)
-        key_of[order] = np.cumsum(new_key) - 1
-        first = order[new_key]
-        n_keys = first.size
-        # excitation depends on the phase offset only, so any module instances can host the keys
-        self.kernel.set_bumps(offset[first] + 0.5 / n, module_ids=np.arange(n_keys))
-        kernel = self.kernel.excitation().reshape(-1, n, n)[:n_keys]
-        log_miss = np.log(np.maximum(1.0 - kernel, 1e-30))
+        episode_col, column_module = used // self.M, used % KM
+        cache = self._kernel_index(self.displacement[episode_col])
         bumps = np.bincount(group * cps + local, minlength=used.size * cps).reshape(used.size, n, n)
-        spectrum = scipy_fft.rfft2(bumps.astype(np.float64)) * scipy_fft.rfft2(log_miss)[key_of]
+        spectrum = scipy_fft.rfft2(bumps.astype(np.float64)) * self._spectra[cache, column_module]
         log_total = scipy_fft.irfft2(spectrum, s=(n, n)).reshape(used.size, cps)
         g, c = np.nonzero(log_total <= self.log_miss_threshold)
         inst = used[g]
@@ -735,6 +747,17 @@ class _LatticeBumps:
         where = np.searchsorted(alive, episode)
         out[where, column * l6.cells_per_column + module * cps + c] = True
         return out
+
+
+def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a float ``(r, 2)`` array (exact equality, sort-based) and each row's index into them."""
+    order = np.lexsort((rows[:, 1], rows[:, 0]))
+    ordered = rows[order]
+    new = np.r_[True, np.any(ordered[1:] != ordered[:-1], axis=1)] if rows.shape[0] else np.zeros(0, dtype=bool)
+    inverse = np.empty(rows.shape[0], dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
+
 
 class _BatchInference:
     """All test episodes of one inference run, stepped together."""
