@@ -430,6 +430,9 @@ def _cmd_run(args: argparse.Namespace, require_kind: str | None = None) -> int:
             ) from None
     get_builder("experiment", cfg.experiment.kind)  # unknown kinds fail before any work
     out = Path(args.out or cfg.output.dir or Path("out") / Path(path).stem)
+    if plot or args.out:
+        # runners that draw their own figures read output.plot / output.dir
+        cfg = cfg.with_values({"output.plot": plot, "output.dir": str(out)})
     progress = ProgressFactory.auto(quiet=args.quiet)
     net = build(cfg)
     results = net.run(workers=args.workers, scheduler=args.scheduler, progress=progress)
