@@ -72,10 +72,10 @@ def one_shot(args: argparse.Namespace, world: FeatureObjectWorld) -> None:
             t_learn = time.perf_counter() - t0
             acc = recognition(region, world, codes, objects, max_sensations=args.sensations, seed=args.seed)
             print(f"{rule:<8} {n_columns:>7} {acc:>10.1%} {t_learn:>8.1f}", flush=True)
-    print("(a rule supports one-shot learning when one exposure suffices: hebbian grows synapses at the initial\n"
-          " permanence and its +0.1 steps connect them within the 3 held steps; stdp (a_plus 0.01) and bcm\n"
-          " (eta 0.05 times a rate product) change permanences by far less per step, so the pairs grown on one\n"
-          " exposure stay below the connected threshold: they need many exposures)")
+    print("(hebbian is the one-shot rule: synapses grown at the initial permanence connect after its +0.1 steps\n"
+          " within the 3 held steps. stdp (a_plus 0.01 per step) cannot lift L4 synapses grown at 0.51 to the\n"
+          " connected 0.6 in 3 steps, so L4 never predicts: no one-shot learning. bcm (eta 0.05 times a rate\n"
+          " product) is partial: only pairs repeated across objects get enough steps; neither is one-shot)")
 
 
 def continual(args: argparse.Namespace, world: FeatureObjectWorld) -> Region:
