@@ -94,7 +94,7 @@ def test_run_writes_results(tiny, tmp_path, capsys):
     assert len(metrics["trials"]) == 1 and metrics["trials"][0]["synapses"] > 0
     assert (out_dir / "seed").read_text().strip() == "5"
     resolved = yaml.safe_load((out_dir / "resolved_config.yaml").read_text())
-    assert Config.model_validate(resolved) == load_config(tiny, ["seed=5"])
+    assert Config.model_validate(resolved) == load_config(tiny, ["seed=5", f"output.dir={out_dir}"])
     header = (out_dir / "metrics.csv").read_text().splitlines()[0]
     assert header.startswith("trial,silent_factor,synapses")
 
