@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from regions.config import config_from_dict
+from columns.layers.l6 import rows_to_csr
 from regions.locations import (
     PUBLISHED,
+    _LatticeBumps,
     _least_used_cells,
     capacity,
     make_location_network,
@@ -106,6 +110,42 @@ def test_batched_inference_reproduces_the_layers_step_by_step() -> None:
     reference = net.infer_sequential(orders)
     np.testing.assert_array_equal(batched.sensations, reference.sensations)
     np.testing.assert_array_equal(batched.wrong_lock, reference.wrong_lock)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), cells_per_axis=st.sampled_from([4, 6, 10]),
+       columns=st.integers(1, 2), moves=st.integers(0, 2))
+def test_convolved_grid_activity_equals_the_bump_by_bump_rule(seed: int, cells_per_axis: int, columns: int,
+                                                              moves: int) -> None:
+    """Episode activity (FFT convolution, cached kernels) = GridModules on the same bumps."""
+    rng = np.random.default_rng(seed)
+    net = make_location_network(columns=columns, modules=3, cells_per_axis=cells_per_axis, seed=seed % 1000)
+    l6 = net.l6
+    n_episodes = 3
+    bumps = _LatticeBumps(l6, n_episodes)
+    # a few anchored cells per episode, then up to two movements on a 20-unit grid
+    rows = np.repeat(np.arange(n_episodes), 5)
+    cells = rng.integers(0, l6.n_cells, size=rows.size)
+    anchored = rows_to_csr(rows, cells, n_episodes, l6.n_cells)
+    alive = np.arange(n_episodes)
+    bumps.anchor(alive, anchored)
+    total = np.zeros((n_episodes, columns, 2))
+    for _ in range(moves):
+        step = rng.integers(-3, 4, size=(n_episodes, columns, 2)) * 20.0
+        bumps.move(alive, step)
+        total += step
+    got = bumps.active(alive)
+    for e in range(n_episodes):
+        modules = l6.episode_modules(1)
+        own = np.unique(anchored.indices[anchored.indptr[e]:anchored.indptr[e + 1]])
+        column_module = own // l6.cells_per_module
+        phases = modules.cell_phases(own) + np.einsum(
+            "cij,cj->ci", l6.modules.phase_matrices.reshape(-1, 2, 2)[column_module],
+            total[e, own // l6.cells_per_column])
+        modules.set_bumps(phases, module_ids=column_module)
+        expected = np.zeros(l6.n_cells, dtype=bool)
+        expected[modules.cell_activity()] = True
+        np.testing.assert_array_equal(got[e], expected)
 
 
 def test_path_integration_keeps_l4_predictions_correct() -> None:
