@@ -86,7 +86,7 @@ PLUGIN_MODULES: dict[str, tuple[str, ...]] = {
     "plasticity": ("columns.plasticity",),
     "topology": (),
     "experiment": ("regions.experiments", "regions.locations", "regions.saccades", "regions.scenes",
-                   "regions.sweeps", "regions.navigation"),
+                   "regions.sweeps", "regions.navigation", "regions.learning"),
 }
 ENTRY_POINT_GROUP = "cortical_columns.plugins"
 
