@@ -153,6 +153,7 @@ class Region:
         replaces the default feedback from this region's own L2/3.
         """
         mc, loc = self._inputs(features, locations)
+        self.L23.begin_sensation()
         l4_active = np.zeros(int(repeats), dtype=np.int64)
         for r in range(int(repeats)):
             self.L4.compute(mc, loc, self._apical(apical_input), learn=True)

@@ -169,7 +169,8 @@ class L23Layer:
         """Forget the current object: activity, and the segments that learning of it was using.
 
         Call it between objects: in learning mode each object grows its own proximal
-        segment on each of its cells and its own distal segment per (cell, source column).
+        segments on each of its cells (one per sensation, see :meth:`begin_sensation`) and
+        its own distal segment per (cell, source column).
         """
         self.active_cells = np.zeros(0, dtype=np.int32)
         self.previous_active_cells = np.zeros(0, dtype=np.int32)
@@ -181,6 +182,16 @@ class L23Layer:
         self._obj_prox_segs = np.zeros(0, dtype=np.int32)
         self._obj_dist_keys = np.zeros(0, dtype=np.int64)  # cell * n_columns + source, sorted
         self._obj_dist_segs = np.zeros(0, dtype=np.int32)
+
+    def begin_sensation(self) -> None:
+        """Mark the start of a new sensation in learning mode.
+
+        The proximal synapses learned for each sensation of an object go on their own
+        dendritic segment, so a segment holds one (feature, location) pattern and only
+        that pattern (not a mixture of all the object's patterns) can drive the cell.
+        """
+        self._obj_prox_keys = np.zeros(0, dtype=np.int64)
+        self._obj_prox_segs = np.zeros(0, dtype=np.int32)
 
     def active_cells_of(self, column: int) -> np.ndarray:
         """Active cells of one column, as local indices."""
@@ -303,7 +314,7 @@ class L23Layer:
         p = self.params
         P = p.cells
         if ff.size:
-            # proximal: one segment per (cell, object)
+            # proximal: one segment per (cell, sensation of the object); see begin_sensation
             segs = self._object_segments(self.proximal, "prox", cells.astype(np.int64), cells)
             act = self.proximal.compute_activity(ff)
             self._reinforce_and_grow(self.proximal, "prox", cells.astype(np.int64), cells, segs, act.packed, ff,
