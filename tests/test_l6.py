@@ -53,6 +53,9 @@ def test_synapse_sets_group_equal_segments_exactly(seed: int) -> None:
     per_set = sets.overlaps(active)[0]
     direct = (active.astype(np.int32) @ store.connected_matrix()).toarray()[0]
     np.testing.assert_array_equal(per_set[sets.segment_set[segments]], direct[segments])
+    np.testing.assert_array_equal(sets.overlaps(active.toarray().astype(bool))[0], per_set)  # dense input
+    with pytest.raises(ValueError, match="active"):
+        sets.overlaps(np.zeros((1, 39), dtype=bool))
 
 
 def test_params_reject_bad_values() -> None:
