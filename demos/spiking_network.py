@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from columns.neurons import SpikeTrain, izhikevich_network, simulate_network
-from regions import dynamics as dyn
+from regions.dynamics.spikes import analyse_spikes as analyse, exponent_text
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,66 +50,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if not all(0 < f <= 1 for f in args.observe_fractions):
         parser.error(f"--observe-fractions must lie in (0, 1], got {args.observe_fractions}")
     return args
-
-
-def recording_of(spikes: SpikeTrain, keep: np.ndarray) -> dyn.ActivityRecorder:
-    """The kept spikes as an ``ActivityRecorder`` (one event per spike; the ms step is the time)."""
-    recorder = dyn.ActivityRecorder(max_iterations=1, initial_capacity=max(1, int(keep.sum())))
-    steps = spikes.time_steps[keep]
-    ids = spikes.neuron_ids[keep]
-    boundaries = np.flatnonzero(np.diff(steps)) + 1
-    for step_ids, step in zip(np.split(ids, boundaries), steps[np.r_[0, boundaries]] if steps.size else []):
-        recorder.record(int(step), 0, 0, step_ids)
-    return recorder
-
-
-def exponent_text(fit: dyn.PowerLawFit | None) -> str:
-    return "n/a" if fit is None else f"{fit.exponent:.2f}+-{fit.sigma:.2f}"
-
-
-def analyse(spikes: SpikeTrain, keep: np.ndarray) -> dict:
-    """Avalanche statistics of the kept spikes (bool mask over the spike train)."""
-    recorder = recording_of(spikes, keep)
-    bin_steps = recorder.default_bin_width()
-    activity = recorder.population_activity(bin_steps)
-    events = dyn.avalanches(activity)
-    complete = events.select(~events.truncated)
-    size_fit = safe_fit(complete.sizes)
-    duration_fit = safe_fit(complete.durations)
-    gamma = np.nan
-    if size_fit is not None and duration_fit is not None:
-        gamma = dyn.predicted_gamma(size_fit, duration_fit)[0]
-    size_law = "n/a"
-    if size_fit is not None:
-        try:
-            size_law = dyn.preferred_distribution(complete.sizes, size_fit)
-        except ValueError:
-            pass
-    m = np.nan
-    if activity.size >= 200:
-        try:
-            m = dyn.multistep_regression(activity, k_max=20).m
-        except ValueError:
-            pass
-    return {
-        "n_spikes": recorder.n_events,
-        "bin_ms": bin_steps * spikes.dt_ms,
-        "empty": float(np.mean(activity == 0)) if activity.size else 1.0,
-        "avalanches": complete,
-        "mean_size": float(complete.sizes.mean()) if len(complete) else 0.0,
-        "size_fit": size_fit,
-        "duration_fit": duration_fit,
-        "gamma": gamma,
-        "size_law": size_law,
-        "m": m,
-    }
-
-
-def safe_fit(values: np.ndarray) -> dyn.PowerLawFit | None:
-    try:
-        return dyn.fit_power_law(values)
-    except ValueError:
-        return None
 
 
 def plot(directory: Path, spikes: SpikeTrain, n_exc: int, analyses: list[tuple[float, dict]]) -> None:

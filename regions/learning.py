@@ -17,7 +17,7 @@ Two registered experiments:
 ``spiking_network``
     The 1000-neuron pulse-coupled network of Izhikevich (2003) (:mod:`columns.neurons`), its firing
     rates, and its avalanche statistics (size exponent tau, duration exponent alpha, branching
-    ratio m) from :mod:`regions.dynamics`, through the analysis of ``demos/spiking_network.py``.
+    ratio m) from :mod:`regions.dynamics`, through :func:`regions.dynamics.spikes.analyse_spikes`.
 
 Helpers used by ``benchmarks/learning.py``: :func:`recognition`, :func:`novelty_by_exposure`,
 :func:`energy_per_sensation`, :func:`pair_vectors`, :func:`mlp_sequential`.
@@ -25,10 +25,7 @@ Helpers used by ``benchmarks/learning.py``: :func:`recognition`, :func:`novelty_
 
 from __future__ import annotations
 
-import importlib.util
 import time
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -37,6 +34,7 @@ from pydantic.types import PositiveFloat, PositiveInt
 
 from .builder import ProgressFactory, register_builder
 from .config import Config
+from .dynamics.spikes import analyse_spikes
 from .experiments import learn_objects, touch_objects
 from .region import Region
 from .worlds.feature_objects import FeatureObjectWorld
@@ -325,17 +323,6 @@ class SpikingNetworkParams(BaseModel):
     observe_fractions: list[float] = Field(default_factory=lambda: [1.0, 0.1], min_length=1)
 
 
-def _spiking_demo() -> ModuleType:
-    """``demos/spiking_network.py`` (its avalanche analysis is reused, not copied)."""
-    path = Path(__file__).resolve().parent.parent / "demos" / "spiking_network.py"
-    if not path.is_file():
-        raise RuntimeError(f"spiking_network needs the analysis of demos/spiking_network.py, not found at {path}")
-    spec = importlib.util.spec_from_file_location("demos_spiking_network", path)
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
-
-
 def _fit_value(fit: Any, attr: str) -> float | None:
     return None if fit is None else float(getattr(fit, attr))
 
@@ -353,7 +340,6 @@ def run_spiking_network(config: Config, *, seed: int, progress: ProgressFactory,
         raise ValueError(f"experiment.params.observe_fractions must lie in (0, 1], got {bad[0]!r}")
     if p.n_excitatory + p.n_inhibitory == 0:
         raise ValueError("experiment.params: n_excitatory + n_inhibitory must be positive")
-    demo = _spiking_demo()
     rng = np.random.default_rng(seed)
     network = izhikevich_network(p.n_excitatory, p.n_inhibitory, rng=rng)
     t0 = time.perf_counter()
@@ -364,7 +350,7 @@ def run_spiking_network(config: Config, *, seed: int, progress: ProgressFactory,
     rows = []
     for fraction in p.observe_fractions:
         observed = rng.random(network.n) < fraction
-        r = demo.analyse(spikes, steady & observed[spikes.neuron_ids])
+        r = analyse_spikes(spikes, steady & observed[spikes.neuron_ids])
         rows.append({
             "observed_fraction": float(fraction),
             "neurons": int(observed.sum()),
