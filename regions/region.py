@@ -228,6 +228,7 @@ class Region:
         """Restore what :meth:`state_arrays` saved (shapes must match this region's parameters)."""
         from columns.dendrites import DendriteStore
 
+        self.reset()
         for name, store in self._stores().items():
             restored = DendriteStore.from_arrays(arrays, prefix=f"{name}.")
             if (restored.n_cells, restored.n_presynaptic) != (store.n_cells, store.n_presynaptic):
@@ -238,7 +239,6 @@ class Region:
             layer, attr = name.split(".")
             setattr(getattr(self, layer), attr, restored)
         self.L23.load_state_arrays(arrays)
-        self.reset()
 
     @property
     def n_synapses(self) -> int:
