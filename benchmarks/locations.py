@@ -38,18 +38,19 @@ deterministic)::
            3       1.000     2.0   2.09     0.59
            5       1.000     2.0   2.11     0.77
 
-    capacity (largest object count with < 10 % failures), bisection in [0.7, 1.3] x published, seed 0 (load average 4.37 5.04 4.58)
-                   setting   ours  published  ratio  probes  seconds
-                   default   147         148   0.99       7      7.0
-          cells per axis 6    63          63   1.00       7      2.4
-         cells per axis 14   253         259   0.98       7     12.6
-         cells per axis 20   466         467   1.00       7     76.1
-           feature pool 50    86          84   1.02       7      4.7
-          feature pool 200   269         265   1.02       7     15.0
+    capacity (largest object count with < 10 % failures), bisection in [0.7, 1.3] x published, median of 3 trial(s) (load average 3.36 4.32 4.39)
+                   setting   ours               trials  published  ratio  seconds
+                   default    147          147,152,147        148   0.99     21.6
+          cells per axis 6     63             63,63,64         63   1.00      4.5
+         cells per axis 14    258          253,258,258        259   1.00     51.7
+         cells per axis 20    466          466,466,457        467   1.00    174.8
+           feature pool 50     86             86,86,83         84   1.02      9.5
+          feature pool 200    264          269,259,264        265   1.00     30.8
 
-Published capacities are medians of 5 trials of the reference; ours are one bisection
-(seed 0, resolution published // 50).  Recognition at 148 objects (the published capacity)
-averages 0.909 over 10 seeds, i.e. the curve crosses 90 % where the reference's does.
+(capacity table: ``--capacity --trials 3``.)  Published capacities are medians of 5 trials
+of the reference; ours are medians of 3 bisections (seeds 0-2, resolution published // 50).
+Recognition at 148 objects (the published capacity) averages 0.909 over 10 seeds: the
+curve crosses 90 % where the reference's does.
 """
 
 from __future__ import annotations
