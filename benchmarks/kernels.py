@@ -28,6 +28,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import numpy as np  # noqa: E402
 
 from columns.dendrites import DendriteStore  # noqa: E402
+from columns.layers.l4 import column_candidates  # noqa: E402
 
 N_COLUMNS = 64
 CELLS = 4096
@@ -79,7 +80,10 @@ def time_compute(store: DendriteStore, patterns: list[np.ndarray], repeats: int)
 
 
 def time_learning(store: DendriteStore, patterns: list[np.ndarray], rng: np.random.Generator) -> float:
-    """One learning step: compute, reinforce matching segments, grow on them, new segments on 1 cell/column."""
+    """One learning step: compute, reinforce matching segments, grow on them, new segments on 1 cell/column.
+
+    Synapses grow onto active cells of the segment's own column, as a layer grows them.
+    """
     t0 = time.perf_counter()
     for t, p in enumerate(patterns):
         store.timestep = t
@@ -87,9 +91,12 @@ def time_learning(store: DendriteStore, patterns: list[np.ndarray], rng: np.rand
         matching = act.matching_segments(8)
         store.adapt_segments(matching, p, 0.1, 0.02)
         new = store.create_segments(p[::ACTIVE])  # one new segment per column
-        store.grow_synapses(new, p, SYN_PER_SEG, 0.41, rng)
+        # growth candidates: the active cells of the segment's own column
+        store.grow_synapses(new, column_candidates(new // CELLS, p, CELLS, N_COLUMNS), SYN_PER_SEG, 0.41, rng)
+        matching = matching[store.segment_cell[matching] >= 0]
         if matching.size:
-            store.grow_synapses(matching, p, 2, 0.41, rng)
+            cols = store.segment_cell[matching] // CELLS
+            store.grow_synapses(matching, column_candidates(cols, p, CELLS, N_COLUMNS), 2, 0.41, rng)
     return (time.perf_counter() - t0) / len(patterns) * 1e6
 
 

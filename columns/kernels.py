@@ -124,8 +124,11 @@ def sample_per_row(
     m = row_of_item.size
     if m == 0:
         return np.zeros(0, dtype=bool)
-    keys = rng.random(m)
-    order = np.lexsort((keys, row_of_item))
+    sizes = np.bincount(row_of_item, minlength=n_rows)
+    if np.all(quota >= sizes):
+        return np.ones(m, dtype=bool)  # every row keeps all its items: no draw needed
+    # one argsort of row + uniform key in [0, 1): rows stay grouped, items shuffled within
+    order = np.argsort(row_of_item + rng.random(m))
     ranks = np.empty(m, dtype=np.int64)
     ranks[order] = group_ranks(row_of_item[order])
     return ranks < quota[row_of_item]
