@@ -560,6 +560,9 @@ class _Readout:
         obj_rows = (np.arange(self.K)[None, None, :, None] * self.n_obj + np.arange(self.n_obj)[:, None, None, None])
         obj_rows = np.broadcast_to(obj_rows, wins.shape)
         self.object_cells = rows_to_csr(obj_rows.ravel(), wins.ravel(), self.K * self.n_obj, l4.n_cells)
+        # grid kernels of every movement between two features of one object (computed once)
+        self.kernels = _KernelCache(l6)
+        self.kernels.index(world.positions[:, None, :, :] - world.positions[:, :, None, :])
 
     # ---- L4 for many episodes
     def l4_active(
@@ -658,6 +661,47 @@ class _Readout:
         return recognised, wrong
 
 
+class _KernelCache:
+    """Spectra of ``log(1 - kernel)`` for every column-module, cached per world displacement.
+
+    After an anchoring every bump sits on a cell centre; a movement ``d`` then shifts the bumps
+    of module ``m`` of column ``k`` by the phase ``A_km d``, so the excitation around a bump is
+    one kernel per (displacement, column-module), evaluated by :meth:`GridModules.excitation`.
+    ``spectra`` is complex ``(n_displacements, columns * modules, n, n // 2 + 1)``.
+    """
+
+    def __init__(self, l6: L6Layer) -> None:
+        self.l6 = l6
+        n = l6.params.cells_per_axis
+        self.displacements = np.zeros((0, 2))
+        self.spectra = np.zeros((0, l6.n_columns * l6.params.modules, n, n // 2 + 1), dtype=np.complex128)
+
+    def index(self, displacements: np.ndarray) -> np.ndarray:
+        """Cache row of each displacement ``(d, 2)`` (world units), computing the kernels of new ones."""
+        distinct, inverse = _distinct_rows(np.asarray(displacements, dtype=np.float64).reshape(-1, 2))
+        match = np.all(distinct[:, None, :] == self.displacements[None, :, :], axis=2)  # (u, cached)
+        found = match.any(axis=1)
+        index = np.full(distinct.shape[0], -1, dtype=np.int64)
+        if self.displacements.shape[0]:
+            index[found] = np.argmax(match[found], axis=1)
+        new = distinct[~found]
+        if new.size:
+            n = self.l6.params.cells_per_axis
+            KM = self.spectra.shape[1]
+            a = self.l6.modules.phase_matrices.reshape(KM, 2, 2)
+            # offset of every (new displacement, column-module); the excitation depends on the
+            # offset only, so any module instances can host the kernels
+            offset = np.mod(0.0 + np.einsum("mij,dj->dmi", a, new), 1.0).reshape(-1, 2)
+            hosts = self.l6.episode_modules(new.shape[0])  # K * M module instances per displacement
+            hosts.set_bumps(offset + 0.5 / n, module_ids=np.arange(offset.shape[0]))
+            log_miss = np.log(np.maximum(1.0 - hosts.excitation().reshape(-1, n, n), 1e-30))
+            spectra = scipy_fft.rfft2(log_miss).reshape(new.shape[0], KM, n, n // 2 + 1)
+            index[~found] = self.displacements.shape[0] + np.arange(new.shape[0])
+            self.displacements = np.concatenate([self.displacements, new])
+            self.spectra = np.concatenate([self.spectra, spectra])
+        return index[inverse]
+
+
 class _LatticeBumps:
     """Bumps of many episodes that sit on cell centres plus one common offset per module.
 
@@ -672,7 +716,7 @@ class _LatticeBumps:
     a few distinct movements), for all ``columns x modules`` at once.
     """
 
-    def __init__(self, l6: L6Layer, n_episodes: int) -> None:
+    def __init__(self, l6: L6Layer, n_episodes: int, kernels: _KernelCache | None = None) -> None:
         self.l6 = l6
         self.K, self.M = l6.n_columns, l6.params.modules
         self.n_axis = l6.params.cells_per_axis
@@ -683,9 +727,7 @@ class _LatticeBumps:
         self.displacement = np.zeros((n_episodes * self.K, 2))
         self.rows = np.zeros(0, dtype=np.int64)  # episode of each bump (sorted)
         self.cells = np.zeros(0, dtype=np.int64)  # L6 flat cell of each bump (sorted per episode)
-        n = self.n_axis
-        self._cached = np.zeros((0, 2))  # displacements whose kernels are cached
-        self._spectra = np.zeros((0, self.K * self.M, n, n // 2 + 1), dtype=np.complex128)
+        self.kernels = kernels if kernels is not None else _KernelCache(l6)
 
     def move(self, alive: np.ndarray, displacement: np.ndarray) -> None:
         """Path-integrate the episodes ``alive`` by ``displacement`` ``(n, K, 2)`` world units."""
@@ -708,30 +750,6 @@ class _LatticeBumps:
         keep = ~_flags(episodes, self.n_episodes)[self.rows]
         self.rows, self.cells = self.rows[keep], self.cells[keep]
 
-    def _kernel_index(self, displacements: np.ndarray) -> np.ndarray:
-        """Cache index of each displacement row ``(d, 2)``, computing the kernels of new ones."""
-        distinct, inverse = _distinct_rows(displacements)
-        match = np.all(distinct[:, None, :] == self._cached[None, :, :], axis=2)  # (u, cached)
-        found = match.any(axis=1)
-        index = np.full(distinct.shape[0], -1, dtype=np.int64)
-        if self._cached.shape[0]:
-            index[found] = np.argmax(match[found], axis=1)
-        new = distinct[~found]
-        if new.size:
-            n, KM = self.n_axis, self.K * self.M
-            a = self.l6.modules.phase_matrices.reshape(KM, 2, 2)
-            # offset of every (new displacement, column-module); excitation depends on the offset
-            # only, so any module instances of the kernel modules can host them
-            offset = np.mod(0.0 + np.einsum("mij,dj->dmi", a, new), 1.0).reshape(-1, 2)
-            hosts = self.l6.episode_modules(new.shape[0])  # K * M module instances per displacement
-            hosts.set_bumps(offset + 0.5 / n, module_ids=np.arange(offset.shape[0]))
-            log_miss = np.log(np.maximum(1.0 - hosts.excitation().reshape(-1, n, n), 1e-30))
-            spectra = scipy_fft.rfft2(log_miss).reshape(new.shape[0], KM, n, n // 2 + 1)
-            index[~found] = self._cached.shape[0] + np.arange(new.shape[0])
-            self._cached = np.concatenate([self._cached, new])
-            self._spectra = np.concatenate([self._spectra, spectra])
-        return index[inverse]
-
     def active(self, alive: np.ndarray) -> np.ndarray:
         """Active cells of the episodes ``alive`` (which must hold every bump), bool ``(n, n_l6_cells)``.
 
@@ -751,9 +769,9 @@ class _LatticeBumps:
         used = instance[starts]
         group = np.repeat(np.arange(used.size), np.diff(np.r_[starts, instance.size]))
         episode_col, column_module = used // self.M, used % KM
-        cache = self._kernel_index(self.displacement[episode_col])
+        cache = self.kernels.index(self.displacement[episode_col])
         bumps = np.bincount(group * cps + local, minlength=used.size * cps).reshape(used.size, n, n)
-        spectrum = scipy_fft.rfft2(bumps.astype(np.float64)) * self._spectra[cache, column_module]
+        spectrum = scipy_fft.rfft2(bumps.astype(np.float64)) * self.kernels.spectra[cache, column_module]
         log_total = scipy_fft.irfft2(spectrum, s=(n, n)).reshape(used.size, cps)
         g, c = np.nonzero(log_total <= self.log_miss_threshold)
         inst = used[g]
@@ -792,7 +810,7 @@ class _BatchInference:
         assert world is not None
         E, K, T = self.orders.shape
         cpc = l6.cells_per_column
-        bumps = _LatticeBumps(l6, E)
+        bumps = _LatticeBumps(l6, E, rd.kernels)
         votes = ObjectVotes(net.adjacency, E, rd.n_obj) if self.vote else None
         voted: np.ndarray | None = None
         sensations = np.full(E, np.inf)
