@@ -18,13 +18,13 @@ Inference in brief: every test object is one episode, all episodes step together
 grid activity is an FFT convolution of its bump map with one kernel per (module, movement).
 
 Measured on the 2-core development machine shared with other jobs (load average 3.4-5.3
-during the run, so wall times are inflated; seeds fixed, recognition and capacities are
-deterministic)::
+during the runs, so wall times are inflated: 100 / 140 objects took 0.14-0.21 s / 0.35-0.68 s
+over repeated runs; recognition and capacities are deterministic for the fixed seeds)::
 
-    learning + inference, 1 column, 10 modules x 10x10 cells, pool 100 (load average 4.48 5.09 4.59)
+    learning + inference, 1 column, 10 modules x 10x10 cells, pool 100 (load average 3.81 4.03 4.28)
      objects   ours s  learn s  infer s  reference s  target s  speed-up  recognised  median sens
-         100    0.136    0.044    0.088          7.7      0.39     56.7x       1.000          3.0
-         140    0.681    0.108    0.572         26.0      1.30     38.2x       0.979          5.0
+         100    0.140    0.045    0.093          7.7      0.39     54.9x       1.000          3.0
+         140    0.352    0.063    0.291         26.0      1.30     73.8x       0.979          5.0
 
     recognition over 10 seeds (fresh objects and network per seed), 1 column
      objects    mean     min     max  median sens  wrong locks
@@ -34,9 +34,9 @@ deterministic)::
 
     sensations to recognise, 100 objects, columns voting through the object layer
      columns  recognised  median   mean  seconds
-           1       1.000     3.0   2.91     0.18
-           3       1.000     2.0   2.09     0.59
-           5       1.000     2.0   2.11     0.77
+           1       1.000     3.0   2.91     0.14
+           3       1.000     2.0   2.09     0.38
+           5       1.000     2.0   2.11     0.69
 
     capacity (largest object count with < 10 % failures), bisection in [0.7, 1.3] x published, median of 3 trial(s) (load average 3.36 4.32 4.39)
                    setting   ours               trials  published  ratio  seconds
