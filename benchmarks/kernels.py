@@ -92,7 +92,8 @@ def time_learning(store: DendriteStore, patterns: list[np.ndarray], rng: np.rand
         store.adapt_segments(matching, p, 0.1, 0.02)
         new = store.create_segments(p[::ACTIVE])  # one new segment per column
         # growth candidates: the active cells of the segment's own column
-        store.grow_synapses(new, column_candidates(new // CELLS, p, CELLS, N_COLUMNS), SYN_PER_SEG, 0.41, rng)
+        store.grow_synapses(new, column_candidates(store.segment_cell[new] // CELLS, p, CELLS, N_COLUMNS),
+                            SYN_PER_SEG, 0.41, rng)
         matching = matching[store.segment_cell[matching] >= 0]
         if matching.size:
             cols = store.segment_cell[matching] // CELLS
