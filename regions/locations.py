@@ -70,6 +70,7 @@ from columns.layers.l6 import L6Layer, L6Params, SynapseSets, rows_to_csr
 
 from .builder import ProgressFactory, register_builder
 from .config import Config, WorldSpec
+from .experiments import l4_params
 from .worlds.grid_objects import GridObjectWorld
 
 __all__ = [
@@ -1074,7 +1075,7 @@ def network_from_config(config: Config, seed: int, lateral: Any = None) -> Locat
     import networkx as nx
 
     spec = config.regions[0]
-    c4, c6 = spec.column.L4, spec.column.L6
+    c6 = spec.column.L6
     l6 = L6Params(
         modules=c6.modules, cells_per_axis=c6.cells_per_axis,
         scales=tuple(c6.scales) if c6.scales is not None else c6.scale,
@@ -1085,14 +1086,7 @@ def network_from_config(config: Config, seed: int, lateral: Any = None) -> Locat
         anchor_connected_permanence=c6.anchor_permanence.connected,
         anchor_increment=c6.anchor_permanence.increment, anchor_decrement=c6.anchor_permanence.decrement,
     )
-    l4 = L4Params(
-        minicolumns=c4.minicolumns, cells_per_minicolumn=c4.cells_per_minicolumn,
-        basal_threshold=c4.basal_threshold, min_threshold=c4.min_threshold,
-        apical_threshold=c4.apical_threshold, reduced_basal_threshold=c4.reduced_basal_threshold,
-        sample_size=c4.sample_size, initial_permanence=c4.permanence.initial,
-        connected_permanence=c4.permanence.connected, permanence_increment=c4.permanence.increment,
-        permanence_decrement=c4.permanence.decrement,
-    )
+    l4 = l4_params(spec)
     adjacency = None
     if lateral is not None and spec.columns > 1:
         adjacency = nx.to_numpy_array(lateral, nodelist=range(spec.columns)) > 0
