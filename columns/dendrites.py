@@ -33,7 +33,6 @@ synapses, not the store size.  Learning methods touch only the given segments.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -51,7 +50,6 @@ __all__ = ["DendriteStore", "SegmentActivity", "SynapseSlots"]
 _DEAD = -1
 
 
-@dataclass(frozen=True)
 class SegmentActivity:
     """Per-segment synapse counts for one presynaptic activity pattern.
 
@@ -59,14 +57,41 @@ class SegmentActivity:
     the high byte, potential synapses in the low byte; a segment holds at most 255
     synapses), so the kernel makes a single scatter pass over the active synapses.
 
+    The counts live in a buffer the store reuses: the next ``compute_activity`` on the
+    same store overwrites them, and reading a superseded activity raises
+    ``RuntimeError`` (keep one with :meth:`copy`).  Reusing the buffer keeps the cost
+    of a call independent of how many segments the store holds.
+
     Attributes
     ----------
-    packed : uint16 ``(n_segment_slots,)``: ``connected << 8 | potential``.
+    packed : read-only uint16 ``(n_segment_slots,)``: ``connected << 8 | potential``.
     n_active_synapses : how many synapses were touched (the work done).
     """
 
-    packed: np.ndarray
-    n_active_synapses: int
+    __slots__ = ("_packed", "n_active_synapses", "_store", "_generation")
+
+    def __init__(self, packed: np.ndarray, n_active_synapses: int, store: "DendriteStore | None" = None,
+                 generation: int = 0) -> None:
+        self._packed = packed
+        self.n_active_synapses = int(n_active_synapses)
+        self._store = store
+        self._generation = generation
+
+    @property
+    def packed(self) -> np.ndarray:
+        """``connected << 8 | potential`` per segment slot (read-only view)."""
+        if self._store is not None and self._store._generation != self._generation:
+            raise RuntimeError(
+                "this SegmentActivity was overwritten by a later compute_activity on the same store; "
+                "call .copy() on it to keep it"
+            )
+        return self._packed
+
+    def copy(self) -> "SegmentActivity":
+        """A detached copy that later computations do not overwrite."""
+        packed = self.packed.copy()
+        packed.setflags(write=False)
+        return SegmentActivity(packed, self.n_active_synapses)
 
     @property
     def connected(self) -> np.ndarray:
@@ -172,6 +197,9 @@ class DendriteStore:
         self.timestep = 0  # advanced by the owning layer; stamps segment use
         self.version = 0  # bumped by every change of segments or synapses
         self._last_activity: tuple[int, np.ndarray, SegmentActivity] | None = None
+        self._generation = 0  # of the count buffer: bumped by every compute
+        self._count_buf = np.zeros(0, dtype=np.uint16)  # all zero except at _touched
+        self._touched = np.zeros(0, dtype=np.int32)
 
         # segments
         self._n_seg = 0  # high-water mark of segment ids
@@ -184,6 +212,7 @@ class DendriteStore:
         # synapses
         self._syn_seg = np.zeros(0, dtype=np.int32)
         self._syn_perm = np.zeros(0, dtype=np.float32)
+        self._syn_w = np.zeros(0, dtype=np.uint16)  # 1 + 256 * connected: the kernel's scatter weight
         self._n_main = 0
         self._n_total = 0
         self._n_dead = 0
@@ -236,8 +265,8 @@ class DendriteStore:
         """Bytes held by every array of the store (allocated capacity, all indexes included)."""
         arrays = (
             self._seg_cell, self._seg_last_used, self._seg_nsyn, self._free, self._cell_nseg,
-            self._syn_seg, self._syn_perm, self._pend_pre, self._pre_ptr, self._by_seg,
-            self._seg_ptr, self._pre_flag,
+            self._syn_seg, self._syn_perm, self._syn_w, self._pend_pre, self._pre_ptr, self._by_seg,
+            self._seg_ptr, self._pre_flag, self._count_buf,
         )
         return int(sum(a.nbytes for a in arrays))
 
@@ -271,7 +300,7 @@ class DendriteStore:
         return result
 
     def _compute_activity(self, active: np.ndarray) -> SegmentActivity:
-        segs, perms = self._gather_main(active)
+        segs, weight = self._gather_main(active)
         if self._n_total > self._n_main:
             flag = self._pre_flag
             flag[active] = True
@@ -279,32 +308,36 @@ class DendriteStore:
             flag[active] = False
             if pend.size:
                 segs = np.concatenate([segs, self._syn_seg[pend]])
-                perms = np.concatenate([perms, self._syn_perm[pend]])
+                weight = np.concatenate([weight, self._syn_w[pend]])
         if self._n_dead:
             live = segs >= 0
-            segs, perms = segs[live], perms[live]
+            segs, weight = segs[live], weight[live]
+        n = self._n_seg
+        if self._count_buf.size < n:
+            self._count_buf = np.zeros(n + (n >> 2) + 16, dtype=np.uint16)
+        else:
+            self._count_buf[self._touched] = 0  # clear only what the last call wrote
         # one scatter pass: +1 to the low byte (potential), +256 more when connected
-        weight = (perms >= self.connected_threshold).view(np.uint8).astype(np.uint16)
-        weight <<= 8
-        weight += 1
-        packed = np.zeros(self._n_seg, dtype=np.uint16)
-        np.add.at(packed, segs, weight)
-        packed.setflags(write=False)  # results may be shared by the cache
-        return SegmentActivity(packed=packed, n_active_synapses=int(segs.size))
+        np.add.at(self._count_buf, segs, weight)
+        self._touched = segs
+        self._generation += 1
+        packed = self._count_buf[:n].view()
+        packed.setflags(write=False)
+        return SegmentActivity(packed, int(segs.size), self, self._generation)
 
     def _gather_main(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Segment ids and permanences of the sorted-run synapses of ``active`` cells."""
+        """Segment ids and scatter weights of the sorted-run synapses of ``active`` cells."""
         ptr = self._pre_ptr
         if _csr_row_index is not None and ptr.dtype == np.int32 and active.size:
             rows = active.astype(np.int32)
             total = int((ptr[rows + 1] - ptr[rows]).sum())
             segs = np.empty(total, dtype=np.int32)
-            perms = np.empty(total, dtype=np.float32)
+            weight = np.empty(total, dtype=np.uint16)
             # scipy's C++ CSR row gather: one pass, no index array materialised
-            _csr_row_index(rows.size, rows, ptr, self._syn_seg, self._syn_perm, segs, perms)
-            return segs, perms
+            _csr_row_index(rows.size, rows, ptr, self._syn_seg, self._syn_w, segs, weight)
+            return segs, weight
         slots = expand_ranges(ptr[active], ptr[active + 1])
-        return self._syn_seg[slots], self._syn_perm[slots]
+        return self._syn_seg[slots], self._syn_w[slots]
 
     # ------------------------------------------------------ synapse lookups
     def _slots_of_segments(self, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -509,12 +542,20 @@ class DendriteStore:
         slots = slots[on]
         self._apply_delta(slots, np.full(slots.size, -np.float32(decrement), dtype=np.float32))
 
+    def _weights(self, permanence: np.ndarray) -> np.ndarray:
+        """Scatter weight of synapses: 1 (potential) + 256 if connected, uint16."""
+        w = (permanence >= self.connected_threshold).view(np.uint8).astype(np.uint16)
+        w <<= 8
+        w += 1
+        return w
+
     def _apply_delta(self, slots: np.ndarray, delta: np.ndarray) -> None:
         self.version += 1
         if slots.size == 0:
             return
         p = np.clip(self._syn_perm[slots] + delta, 0.0, 1.0).astype(np.float32)
         self._syn_perm[slots] = p
+        self._syn_w[slots] = self._weights(p)
         dead = slots[p <= 0.0]
         if dead.size:
             self._kill_synapses(dead)
@@ -623,10 +664,12 @@ class DendriteStore:
         end = self._n_total + k
         self._syn_seg = _grow(self._syn_seg, end)
         self._syn_perm = _grow(self._syn_perm, end)
+        self._syn_w = _grow(self._syn_w, end)
         n_pend = self._n_total - self._n_main
         self._pend_pre = _grow(self._pend_pre, n_pend + k)
         self._syn_seg[self._n_total : end] = seg
         self._syn_perm[self._n_total : end] = np.float32(permanence)
+        self._syn_w[self._n_total : end] = self._weights(np.array([permanence], dtype=np.float32))[0]
         self._pend_pre[n_pend : n_pend + k] = pre
         self._n_total = end
 
@@ -726,6 +769,7 @@ class DendriteStore:
         n = seg.size
         self._syn_seg = np.ascontiguousarray(seg, dtype=np.int32)
         self._syn_perm = np.ascontiguousarray(perm, dtype=np.float32)
+        self._syn_w = self._weights(self._syn_perm)
         self._n_main = self._n_total = n
         self._n_dead = 0
         self._pend_pre = np.zeros(0, dtype=np.int32)
