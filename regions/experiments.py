@@ -156,6 +156,7 @@ def learn_objects(region: Region, world: FeatureObjectWorld, objects: np.ndarray
     """Learn each object once; return each object's L2/3 code (CSR, one row per column) and L4 stats."""
     codes = []
     first_l4 = []
+    bursting_l4 = []  # first exposures on which every active minicolumn burst
     bar = (progress or ProgressFactory(False))(total=len(objects), desc="learn", unit="obj")
     n_pairs = world.features_per_object
     seen: set[tuple[int, int]] = set()
@@ -168,10 +169,15 @@ def learn_objects(region: Region, world: FeatureObjectWorld, objects: np.ndarray
             if pair not in seen:  # the first exposure of a (location, feature) pair
                 seen.add(pair)
                 first_l4.append(l4_counts[0] / region.n_columns)
+                if region.L4.bursting_minicolumns.size == region.L4.active_minicolumns.size:
+                    bursting_l4.append(l4_counts[0] / region.n_columns)
         codes.append(flatten_rows_inverse(region.L23.active_cells, region.n_columns, region.l23_params.cells))
         bar.update(1)
     bar.close()
-    return codes, {"l4_active_first_exposure": float(np.mean(first_l4)) if first_l4 else 0.0}
+    return codes, {
+        "l4_active_first_exposure": float(np.mean(first_l4)) if first_l4 else 0.0,
+        "l4_active_bursting_exposure": float(np.mean(bursting_l4)) if bursting_l4 else 0.0,
+    }
 
 
 def touch_objects(
@@ -280,7 +286,8 @@ def run_touch_objects(config: Config, *, seed: int, progress: ProgressFactory, t
         "fraction_converged": float(res["converged"].mean()),
         **{f"accuracy_at_{k}": float(acc[k - 1]) for k in p.accuracy_at if k <= len(acc)},
         "l4_active_learned": learned_l4,
-        "l4_sparsification": first_exposure_l4 / max(learned_l4, 1e-9),
+        "l4_sparsification": learn_stats["l4_active_bursting_exposure"] / max(learned_l4, 1e-9),
+        "l4_sparsification_novel_pairs": first_exposure_l4 / max(learned_l4, 1e-9),
         "settle_fixed_point_fraction": float(s.fraction_fixed_point),
         "settle_cycle_fraction": float(s.fraction_cycle),
         "settle_mean_iterations_to_consensus": float(s.mean_entry),
