@@ -169,7 +169,7 @@ def learn_objects(region: Region, world: FeatureObjectWorld, objects: np.ndarray
             if pair not in seen:  # the first exposure of a (location, feature) pair
                 seen.add(pair)
                 first_l4.append(l4_counts[0] / region.n_columns)
-                if region.L4.bursting_minicolumns.size == region.L4.active_minicolumns.size:
+                if l4_counts[0] == region.L4.active_minicolumns.size * region.l4_params.cells_per_minicolumn:
                     bursting_l4.append(l4_counts[0] / region.n_columns)
         codes.append(flatten_rows_inverse(region.L23.active_cells, region.n_columns, region.l23_params.cells))
         bar.update(1)
