@@ -45,3 +45,15 @@ def test_three_columns_100_objects_pool_10() -> None:
 def test_noise_robustness_50_objects(kind: str, level: float) -> None:
     m = _run(1, 50, 10, **{kind: level})
     assert m["table"][-1]["accuracy"] >= 0.95
+
+
+@pytest.mark.parametrize("columns, published", [(2, 2.4), (3, 1.95), (4, 1.5), (6, 1.0)])
+def test_pool_5_more_columns_recognise_faster(columns: int, published: float) -> None:
+    m = _run(columns, 100, 5)
+    assert m["fraction_converged"] == 1.0
+    assert m["mean_sensations_to_converge"] <= published + 0.1
+
+
+def test_two_columns_100_objects_pool_10() -> None:
+    m = _run(2, 100, 10)
+    assert m["mean_sensations_to_converge"] <= 1.7 + 0.1
