@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 
 from columns.dendrites import DendriteStore  # noqa: E402
 from columns.plasticity import (  # noqa: E402
+    kwta_usage,
     BCMRule,
     HebbianRule,
     Homeostasis,
@@ -156,24 +157,6 @@ def time_rules(steps: int) -> None:
 
 
 # -------------------------------------------------------------- homeostasis
-def kwta_usage(strength: float, seed: int, n_cells: int = 120, k: int = 6, n_inputs: int = 300,
-               input_active: int = 30, steps: int = 3000) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    field_size = rng.integers(10, 80, size=n_cells)
-    fields = np.zeros((n_cells, n_inputs))
-    rows = np.repeat(np.arange(n_cells), field_size)
-    cols = np.concatenate([rng.choice(n_inputs, size=f, replace=False) for f in field_size])
-    fields[rows, cols] = 1.0
-    homeostasis = Homeostasis(n_cells, k / n_cells, strength=strength, period=200)
-    counts = np.zeros(n_cells, dtype=np.int64)
-    for _ in range(steps):
-        x = np.zeros(n_inputs)
-        x[rng.choice(n_inputs, size=input_active, replace=False)] = 1.0
-        scores = homeostasis.boost(fields @ x + 1e-3 * rng.random(n_cells))
-        winners = np.argpartition(-scores, k)[:k]
-        homeostasis.update(winners)
-        counts[winners] += 1
-    return counts
 
 
 def print_homeostasis(seeds: int) -> None:

@@ -43,6 +43,7 @@ from .kernels import as_index_array
 
 __all__ = [
     "PlasticityRule",
+    "kwta_usage",
     "HebbianRule",
     "STDPRule",
     "BCMRule",
@@ -791,3 +792,30 @@ def novelty_per_column(
     n_burst = np.bincount(burst // per, minlength=n).astype(np.float64)
     n_act = np.bincount(act // per, minlength=n).astype(np.float64)
     return np.divide(n_burst, n_act, out=np.zeros(n), where=n_act > 0)
+
+
+def kwta_usage(strength: float, seed: int, n_cells: int = 120, k: int = 6, n_inputs: int = 300,
+               input_active: int = 30, steps: int = 3000) -> np.ndarray:
+    """Win counts ``(n_cells,)`` of a k-winners-take-all population under :class:`Homeostasis`.
+
+    Cells have random binary receptive fields of 10-80 of ``n_inputs`` inputs (so some cells
+    would win far more often than others); each of ``steps`` inputs activates
+    ``input_active`` random inputs; ``strength`` 0 disables boosting.  The demonstration of
+    homeostasis used by the tests and ``benchmarks/plasticity.py``.
+    """
+    rng = np.random.default_rng(seed)
+    field_size = rng.integers(10, 80, size=n_cells)
+    fields = np.zeros((n_cells, n_inputs), dtype=np.float64)
+    rows = np.repeat(np.arange(n_cells), field_size)
+    cols = np.concatenate([rng.choice(n_inputs, size=f, replace=False) for f in field_size])
+    fields[rows, cols] = 1.0
+    homeostasis = Homeostasis(n_cells, k / n_cells, strength=strength, period=200)
+    counts = np.zeros(n_cells, dtype=np.int64)
+    for _ in range(steps):
+        x = np.zeros(n_inputs)
+        x[rng.choice(n_inputs, size=input_active, replace=False)] = 1.0
+        scores = homeostasis.boost(fields @ x + 1e-3 * rng.random(n_cells))  # tiny noise breaks ties
+        winners = np.argpartition(-scores, k)[:k]
+        homeostasis.update(winners)
+        counts[winners] += 1
+    return counts

@@ -10,6 +10,7 @@ from hypothesis import example, given, settings, strategies as st
 
 from columns.dendrites import DendriteStore
 from columns.plasticity import (
+    kwta_usage,
     BCMRule,
     HebbianRule,
     Homeostasis,
@@ -417,25 +418,6 @@ def test_duty_cycles_are_moving_averages_and_boost_follows() -> None:
         h.update(np.array([6]))
 
 
-def kwta_usage(strength: float, seed: int, n_cells: int = 120, k: int = 6, n_inputs: int = 300,
-               input_active: int = 30, steps: int = 3000) -> np.ndarray:
-    """Win counts of a k-WTA population on random overlapping inputs; cells differ in receptive-field size."""
-    rng = np.random.default_rng(seed)
-    field_size = rng.integers(10, 80, size=n_cells)
-    fields = np.zeros((n_cells, n_inputs), dtype=np.float64)
-    rows = np.repeat(np.arange(n_cells), field_size)
-    cols = np.concatenate([rng.choice(n_inputs, size=f, replace=False) for f in field_size])
-    fields[rows, cols] = 1.0
-    homeostasis = Homeostasis(n_cells, k / n_cells, strength=strength, period=200)
-    counts = np.zeros(n_cells, dtype=np.int64)
-    for _ in range(steps):
-        x = np.zeros(n_inputs)
-        x[rng.choice(n_inputs, size=input_active, replace=False)] = 1.0
-        scores = homeostasis.boost(fields @ x + 1e-3 * rng.random(n_cells))  # tiny noise breaks ties
-        winners = np.argpartition(-scores, k)[:k]
-        homeostasis.update(winners)
-        counts[winners] += 1
-    return counts
 
 
 @pytest.mark.parametrize("seed", [0, 1])
