@@ -285,7 +285,9 @@ class DendriteStore:
 
         The last result is reused when the same input arrives again and the store has not
         changed since (:attr:`version`), as a location does across the settling iterations
-        of one sensation.
+        of one sensation.  When the input differs from the last one in fewer cells than it
+        has (a union narrowing while a region settles), the last counts are updated by the
+        synapses of the added and removed cells only; the result is identical.
 
         The gather and the scatter are proportional to the synapses of the ``k``
         active cells plus the small pending run; the only store-sized work is zeroing
@@ -293,13 +295,34 @@ class DendriteStore:
         """
         active = as_index_array(active_presynaptic, "active_presynaptic", self.n_presynaptic)
         cached = self._last_activity
-        if cached is not None and cached[0] == self.version and np.array_equal(cached[1], active):
-            return cached[2]  # same input, unchanged store (e.g. the same location across settling)
+        if cached is not None and cached[0] == self.version:
+            if np.array_equal(cached[1], active):
+                return cached[2]  # same input, unchanged store (e.g. the same location across settling)
+            if cached[2]._generation == self._generation:
+                # the buffer still holds the counts of the last input: when few cells
+                # changed (settling narrows a union), update by the difference only
+                added, removed = self._input_difference(cached[1], active)
+                if added.size + removed.size < active.size:
+                    result = self._update_activity(added, removed)
+                    self._last_activity = (self.version, active.copy(), result)
+                    return result
         result = self._compute_activity(active)
         self._last_activity = (self.version, active.copy(), result)
         return result
 
-    def _compute_activity(self, active: np.ndarray) -> SegmentActivity:
+    def _input_difference(self, old: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cells of ``new`` not in ``old`` and of ``old`` not in ``new`` (flag table, linear)."""
+        flag = self._pre_flag
+        flag[old] = True
+        added = new[~flag[new]]
+        flag[old] = False
+        flag[new] = True
+        removed = old[~flag[old]]
+        flag[new] = False
+        return added, removed
+
+    def _gather(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Segment ids and scatter weights of every live synapse of ``active`` cells."""
         segs, weight = self._gather_main(active)
         if self._n_total > self._n_main:
             flag = self._pre_flag
@@ -312,18 +335,37 @@ class DendriteStore:
         if self._n_dead:
             live = segs >= 0
             segs, weight = segs[live], weight[live]
+        return segs, weight
+
+    def _result(self, n_active_synapses: int) -> SegmentActivity:
+        self._generation += 1
+        packed = self._count_buf[: self._n_seg].view()
+        packed.setflags(write=False)
+        return SegmentActivity(packed, n_active_synapses, self, self._generation)
+
+    def _compute_activity(self, active: np.ndarray) -> SegmentActivity:
+        segs, weight = self._gather(active)
         n = self._n_seg
         if self._count_buf.size < n:
             self._count_buf = np.zeros(n + (n >> 2) + 16, dtype=np.uint16)
+        elif 8 * self._touched.size > n:
+            self._count_buf[:n] = 0  # a memset beats scattered writes past n/8 entries
         else:
             self._count_buf[self._touched] = 0  # clear only what the last call wrote
         # one scatter pass: +1 to the low byte (potential), +256 more when connected
         np.add.at(self._count_buf, segs, weight)
         self._touched = segs
-        self._generation += 1
-        packed = self._count_buf[:n].view()
-        packed.setflags(write=False)
-        return SegmentActivity(packed, int(segs.size), self, self._generation)
+        return self._result(int(segs.size))
+
+    def _update_activity(self, added: np.ndarray, removed: np.ndarray) -> SegmentActivity:
+        """Counts of the last input plus the synapses of ``added`` minus those of ``removed``."""
+        segs_in, w_in = self._gather(added)
+        segs_out, w_out = self._gather(removed)
+        np.add.at(self._count_buf, segs_in, w_in)
+        np.subtract.at(self._count_buf, segs_out, w_out)  # exact: every removed count was added before
+        # segments written since the last clear: the old ones plus the newly added
+        self._touched = np.concatenate([self._touched, segs_in]) if segs_in.size else self._touched
+        return self._result(int(segs_in.size + segs_out.size))
 
     def _gather_main(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Segment ids and scatter weights of the sorted-run synapses of ``active`` cells."""

@@ -62,8 +62,16 @@ def _compare(store: DendriteStore, ref: ReferenceStore, n_pre: int, rng: np.rand
         assert list(pre) == sorted(syn)
         np.testing.assert_allclose(perm, [syn[p] for p in sorted(syn)], rtol=0, atol=1e-6)
         assert store.segment_synapse_count[s] == len(syn)
-    for _ in range(3):
-        active = np.unique(rng.integers(0, n_pre, size=rng.integers(0, n_pre + 1)))
+    active = np.zeros(0, dtype=np.int64)
+    for i in range(6):
+        if i % 2 and active.size:
+            # a small change of the last input (a union narrowing or growing while a region
+            # settles) takes the store's difference update; the counts must be the same
+            flip = np.unique(rng.integers(0, n_pre, size=rng.integers(1, 4)))
+            active = np.setxor1d(active, flip)
+            rng.shuffle(active)  # inputs need not be sorted
+        else:
+            active = np.unique(rng.integers(0, n_pre, size=rng.integers(0, n_pre + 1)))
         conn, pot = ref.activity(set(active.tolist()), store.n_segment_slots)
         act = store.compute_activity(active)
         np.testing.assert_array_equal(act.connected, conn)
@@ -225,6 +233,23 @@ def test_store_stays_bounded_under_endless_learning() -> None:
     assert store.n_segments <= n_cells * 4
     assert max(sizes) <= n_cells * 4 * 16
     assert store.nbytes < 64 * n_cells * 4 * 16 + 100_000
+
+
+def test_difference_update_equals_a_fresh_count() -> None:
+    rng = np.random.default_rng(3)
+    store = DendriteStore(200, 500, 0.5)
+    segs = store.create_segments(rng.integers(0, 200, size=400))
+    store.grow_synapses(segs, np.arange(500), 20, 0.55, rng)
+    store.update_permanences(store.live_synapses().slots[::3], -0.3)  # some synapses not connected
+    union = rng.choice(500, size=300, replace=False)
+    first = store.compute_activity(union)
+    kept = union[:250]  # the union narrows: 50 cells leave
+    narrowed = store.compute_activity(kept)
+    assert narrowed.n_active_synapses < first.n_active_synapses / 2  # only the 50 cells were visited
+    with pytest.raises(RuntimeError, match="overwritten"):
+        _ = first.packed  # the buffer was updated in place
+    fresh = DendriteStore.from_arrays(store.to_arrays()).compute_activity(kept)
+    np.testing.assert_array_equal(narrowed.packed, fresh.packed)
 
 
 def test_bad_input_is_named() -> None:

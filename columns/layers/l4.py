@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dendrites import DendriteStore
-from ..kernels import (as_index_array, expand_ranges, group_ranks, intersect_ints, member_mask, setdiff_ints,
-                       union_ints, unique_ints)
+from ..kernels import (as_index_array, expand_ranges, group_ranks, intersect_ints, isin_sorted, member_mask,
+                       setdiff_ints, union_ints, unique_ints)
 from ..plasticity import HebbianRule, PlasticityRule, get_rule
 
 __all__ = ["L4Layer", "L4Params", "column_candidates"]
@@ -102,6 +102,13 @@ class L4Layer:
     apical_size : apical (L1 feedback) input bits per column; 0 disables apical dendrites.
     params : :class:`L4Params`.
     rng : random generator (winner-cell choice and synapse sampling).
+
+    Attributes (flat cell / minicolumn indices, int32, sorted; set by :meth:`compute`)
+    ----------
+    active_cells, winner_cells, active_minicolumns, bursting_minicolumns.
+    predicted_cells : cells with basal support after the apical tie-break.  In inference
+        the apical dendrites of a column are computed only where feedback can change its
+        active cells, so there the tie-break in inactive minicolumns is not applied.
     """
 
     def __init__(
@@ -220,6 +227,8 @@ class L4Layer:
         active_basal = np.flatnonzero(b_packed >= (p.basal_threshold << 8))
         matching_basal = np.flatnonzero((b_packed & 0xFF) >= p.min_threshold)
         n_syn = b_act.n_active_synapses
+        if not learn and apical_in.size:
+            apical_in = self._apical_where_it_decides(apical_in, cols, seg_cell_b, b_packed)
         if self.apical is not None and apical_in.size:
             a_act = self.apical.compute_activity(apical_in)
             active_apical = np.flatnonzero(a_act.packed >= (p.apical_threshold << 8))
@@ -300,6 +309,36 @@ class L4Layer:
             new_ap_cells = setdiff_ints(rest, mcell[order][first])
             self._learn_store(self.apical, union_ints(act_ap, best_ap), new_ap_cells, apical_in,
                               self.apical_size, a_packed)
+
+    def _apical_where_it_decides(self, apical_in: np.ndarray, cols: np.ndarray, seg_cell_b: np.ndarray,
+                                 b_packed: np.ndarray) -> np.ndarray:
+        """The apical input of the columns where feedback can change which cells fire.
+
+        In inference apical support decides only in an active minicolumn holding two or
+        more cells with basal support at the reduced threshold (the tie-break), or one cell
+        whose basal support reaches only the reduced threshold (fires with feedback, else
+        the minicolumn bursts).  Elsewhere the active cells are the same with and without
+        feedback, so the apical dendrites of columns without such a minicolumn are not
+        computed: settling iterations whose only change is the feedback cost nothing here.
+        """
+        p = self.params
+        K = p.cells_per_minicolumn
+        low = min(p.reduced_basal_threshold, p.basal_threshold)
+        weak = unique_ints(seg_cell_b[np.flatnonzero(b_packed >= (low << 8))])
+        active_mc = np.zeros(self.n_minicolumns, dtype=bool)
+        active_mc[cols] = True
+        weak = weak[active_mc[weak // K]]
+        if weak.size == 0:
+            return apical_in[:0]
+        strong = unique_ints(seg_cell_b[np.flatnonzero(b_packed >= (p.basal_threshold << 8))])
+        mc = weak // K
+        shared = np.r_[mc[1:] == mc[:-1], False] | np.r_[False, mc[1:] == mc[:-1]]  # weak is sorted
+        deciding = mc[shared | ~isin_sorted(weak, strong)]
+        if deciding.size == 0:
+            return apical_in[:0]
+        columns = np.zeros(self.n_columns, dtype=bool)
+        columns[deciding // p.minicolumns] = True
+        return apical_in[columns[apical_in // self.apical_size]]
 
     def _learn_store(
         self,
