@@ -79,6 +79,7 @@ __all__ = [
     "InferenceResult",
     "make_location_network",
     "touch_orders",
+    "ideal_observer",
     "run_locations",
     "capacity",
     "GridWorldParams",
@@ -907,6 +908,48 @@ def touch_orders(
     return perms.reshape(n_episodes, n_columns, -1)
 
 
+def ideal_observer(world: GridObjectWorld, objects: np.ndarray, orders: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sensations an ideal observer needs with the same touches (the intrinsic ambiguity).
+
+    The observer knows every learned object exactly and senses the touched feature ids and
+    the exact displacements.  A hypothesis is (object, grid cell of the first touch); it
+    survives while every touch so far finds the sensed feature at the displaced cell.
+    ``objects`` ``(E,)`` and ``orders`` int ``(E, T)`` (one column's touch sequence).
+
+    Returns float ``(E,)`` arrays, ``inf`` where never reached within the ``T`` touches:
+    the first sensation after which the surviving hypotheses name one object, and the
+    first after which one (object, location) hypothesis survives -- the network's
+    recognition criterion (sensory-driven cells on the touched feature of that object only).
+    """
+    objects = np.asarray(objects, dtype=np.int64)
+    orders = np.asarray(orders, dtype=np.int64)
+    if orders.ndim != 2 or orders.shape[0] != objects.size:
+        raise ValueError(f"orders must have shape ({objects.size}, steps), got {orders.shape}")
+    n_obj, n_feat = world.features.shape
+    w = world.grid_width
+    gx, gy = world.grid_cells % w, world.grid_cells // w
+    # feature id on every cell of a grid padded by w on each side (-1 = empty)
+    grid = np.full((n_obj, 3 * w, 3 * w), -1, dtype=np.int64)
+    grid[np.arange(n_obj)[:, None], gy + w, gx + w] = world.features
+    n_ep, steps = orders.shape
+    alive = np.ones((n_ep, n_obj, n_feat), dtype=bool)
+    by_object = np.full(n_ep, np.inf)
+    by_location = np.full(n_ep, np.inf)
+    x0, y0 = gx[objects, orders[:, 0]], gy[objects, orders[:, 0]]
+    hyp_obj = np.arange(n_obj)[None, :, None]
+    for t in range(steps):  # loop over touches only (<= 40)
+        idx = orders[:, t]
+        dx = (gx[objects, idx] - x0)[:, None, None]
+        dy = (gy[objects, idx] - y0)[:, None, None]
+        seen = grid[hyp_obj, gy[None] + dy + w, gx[None] + dx + w]  # (E, objects, first-touch cells)
+        alive &= seen == world.features[objects, idx][:, None, None]
+        n_objects = alive.any(axis=2).sum(axis=1)
+        n_hypotheses = alive.sum(axis=(1, 2))
+        by_object[(n_objects == 1) & np.isinf(by_object)] = t + 1
+        by_location[(n_hypotheses == 1) & np.isinf(by_location)] = t + 1
+    return by_object, by_location
+
+
 # ------------------------------------------------------------------------ conveniences
 def make_location_network(
     *,
@@ -959,13 +1002,16 @@ def run_locations(
     seed: int = 0,
     network: Callable[[int], LocationNetwork] | None = None,
     world_kwargs: dict[str, Any] | None = None,
+    ideal: bool = False,
     **network_kwargs: Any,
 ) -> dict[str, Any]:
     """Learn ``n_objects`` fresh grid objects and recognise them all; metrics and wall times.
 
     ``network(seed)`` builds the network (default :func:`make_location_network` with
     ``network_kwargs``).  Returns accuracy, median/mean sensations, learn/infer seconds and
-    the :class:`InferenceResult`.
+    the :class:`InferenceResult`; with ``ideal``, also what :func:`ideal_observer` makes of
+    the same touches (``ideal_failures``: objects it cannot single out within them,
+    ``ideal_median_sensations``, ``ideal_sensations``).
     """
     rng = np.random.default_rng(seed)
     world_seed, net_seed = (int(s) for s in rng.integers(0, 2**31 - 1, size=2))
@@ -977,9 +1023,11 @@ def run_locations(
     )
     net.learn(world)
     t1 = time.perf_counter()
-    result = net.infer(max_traversals=max_traversals)
+    # the same draw as ``infer`` makes itself; kept to give the ideal observer the same touches
+    orders = touch_orders(net.rng, n_objects, net.n_columns, features_per_object, max_traversals)
+    result = net.infer(orders, max_traversals=max_traversals)
     t2 = time.perf_counter()
-    return {
+    out = {
         "objects": int(n_objects),
         "accuracy": result.accuracy,
         "median_sensations": result.median_sensations,
@@ -991,6 +1039,12 @@ def run_locations(
         "total_s": t2 - t0,
         "result": result,
     }
+    if ideal:
+        by_object, by_location = ideal_observer(world, np.arange(n_objects), orders[:, 0, :])
+        out["ideal_failures"] = int(np.isinf(by_location).sum())
+        out["ideal_median_sensations"] = float(np.median(by_location[np.isfinite(by_location)]))
+        out["ideal_sensations"] = by_location
+    return out
 
 
 def capacity(

@@ -14,6 +14,7 @@ from regions.locations import (
     _LatticeBumps,
     _least_used_cells,
     capacity,
+    ideal_observer,
     make_location_network,
     nearest_cells,
     run_grid_objects,
@@ -209,6 +210,40 @@ def test_run_locations_and_a_bounded_capacity_search(monkeypatch: pytest.MonkeyP
     assert capacity(lower=80, upper=90)["capacity"] == 79
     with pytest.raises(ValueError, match="lower"):
         capacity(lower=0, upper=5)
+
+
+def _ideal_by_hand(world: GridObjectWorld, obj: int, order: np.ndarray) -> tuple[float, float]:
+    """Ideal observer, hypothesis by hypothesis (the reference for :func:`ideal_observer`)."""
+    w = world.grid_width
+    cells = {o: {(int(c % w), int(c // w)): int(f) for c, f in zip(world.grid_cells[o], world.features[o])}
+             for o in range(world.n_objects)}
+    start = (int(world.grid_cells[obj, order[0]] % w), int(world.grid_cells[obj, order[0]] // w))
+    alive = {(o, cell) for o in cells for cell in cells[o]}
+    first_obj = first_loc = np.inf
+    for t, i in enumerate(order):
+        here = (int(world.grid_cells[obj, i] % w), int(world.grid_cells[obj, i] // w))
+        d = (here[0] - start[0], here[1] - start[1])
+        alive = {(o, c) for o, c in alive if cells[o].get((c[0] + d[0], c[1] + d[1])) == world.features[obj, i]}
+        assert (obj, start) in alive
+        if len({o for o, _ in alive}) == 1 and np.isinf(first_obj):
+            first_obj = t + 1
+        if len(alive) == 1 and np.isinf(first_loc):
+            first_loc = t + 1
+    return first_obj, first_loc
+
+
+def test_ideal_observer_counts_the_touches_needed_to_single_out_an_object() -> None:
+    world = GridObjectWorld(40, 6, 5, seed=2)  # small pool: many shared features, some repeats
+    world.features[1], world.grid_cells[1] = world.features[0], world.grid_cells[0]  # an exact twin
+    orders = touch_orders(np.random.default_rng(0), 40, 1, 5, 2)[:, 0, :]
+    by_object, by_location = ideal_observer(world, np.arange(40), orders)
+    assert np.isinf(by_object[:2]).all() and np.isinf(by_location[:2]).all()  # twins: never
+    assert np.all(by_location >= by_object)
+    for e in range(40):
+        assert (by_object[e], by_location[e]) == _ideal_by_hand(world, e, orders[e])
+    assert np.isfinite(by_location[2:]).mean() > 0.5
+    res = run_locations(60, seed=1, ideal=True)
+    assert res["ideal_failures"] == 0 and res["ideal_median_sensations"] <= res["median_sensations"]
 
 
 def test_config_runner_reports_recognition() -> None:
