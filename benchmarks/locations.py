@@ -68,7 +68,7 @@ sys.path[:] = [str(_ROOT)] + [p for p in sys.path if pathlib.Path(p or ".").reso
 
 import numpy as np  # noqa: E402
 
-from regions.locations import PUBLISHED, capacity, run_locations  # noqa: E402
+from regions.locations import PUBLISHED, capacity_reference_search, run_locations  # noqa: E402
 
 
 def _load() -> str:
@@ -90,13 +90,18 @@ def timings(repeats: int) -> None:
 
 
 def recognition(seeds: int) -> None:
-    print(f"\nrecognition over {seeds} seeds (fresh objects and network per seed), 1 column")
-    print(f"{'objects':>8} {'mean':>7} {'min':>7} {'max':>7} {'median sens':>12} {'wrong locks':>12}")
+    print(f"\nrecognition over {seeds} seeds (fresh objects and network per seed), 1 column; "
+          "ideal = an ideal observer given the same touches")
+    print(f"{'objects':>8} {'mean':>7} {'s.e.':>6} {'min':>7} {'max':>7} {'median sens':>12} {'wrong locks':>12} "
+          f"{'ideal fails':>12} {'ideal median':>13}")
     for n in (100, 140, 148):
-        runs = [run_locations(n, seed=seed) for seed in range(seeds)]
+        runs = [run_locations(n, seed=seed, ideal=True) for seed in range(seeds)]
         acc = np.array([r["accuracy"] for r in runs])
-        print(f"{n:>8} {acc.mean():>7.3f} {acc.min():>7.3f} {acc.max():>7.3f} "
-              f"{np.median([r['median_sensations'] for r in runs]):>12.1f} {sum(r['wrong_locks'] for r in runs):>12}")
+        se = acc.std(ddof=1) / np.sqrt(acc.size) if acc.size > 1 else float("nan")
+        print(f"{n:>8} {acc.mean():>7.3f} {se:>6.3f} {acc.min():>7.3f} {acc.max():>7.3f} "
+              f"{np.median([r['median_sensations'] for r in runs]):>12.1f} {sum(r['wrong_locks'] for r in runs):>12} "
+              f"{sum(r['ideal_failures'] for r in runs):>12} "
+              f"{np.median(np.concatenate([r['ideal_sensations'] for r in runs])):>13.1f}")
 
 
 def votes() -> None:
@@ -108,22 +113,25 @@ def votes() -> None:
               f"{r['total_s']:>8.2f}")
 
 
-def capacities(trials: int) -> None:
-    print(f"\ncapacity (largest object count with < 10 % failures), bisection in [0.7, 1.3] x published, "
-          f"median of {trials} trial(s) ({_load()})")
+def capacities(trials: int, only: list[str] | None = None, first_trial: int = 0) -> None:
+    print(f"\ncapacity (largest object count with < 10 % failures), the reference's search (steps of 128, "
+          f"then halving to 1 object), median of {trials} trial(s) ({_load()})")
     print(f"{'setting':>22} {'ours':>6} {'trials':>20} {'published':>10} {'ratio':>6} {'seconds':>8}")
     rows = [("default", {}, PUBLISHED["capacity_default"])]
     rows += [(f"cells per axis {c}", {"cells_per_axis": c}, v)
              for c, v in PUBLISHED["capacity_vs_cells_per_axis"].items() if c != 10]
     rows += [(f"feature pool {f}", {"n_features": f}, v)
              for f, v in PUBLISHED["capacity_vs_feature_pool"].items() if f != 100]
+    if only:
+        rows = [row for row in rows if any(key in row[0] for key in only)]
     for name, kwargs, published in rows:
         t0 = time.perf_counter()
-        caps = [capacity(lower=int(published * 0.7), upper=int(published * 1.3), seed=trial,
-                         resolution=max(1, published // 50), **kwargs) for trial in range(trials)]
+        # the reference's schedule to a resolution of 1 (capacityResolution = 1); a coarser
+        # stop reports the lower end of the last bracket and biases the capacity down
+        caps = [capacity_reference_search(seed=trial, **kwargs) for trial in range(first_trial, first_trial + trials)]
         values = [c["capacity"] for c in caps]
         median = float(np.median(values))
-        shown = ",".join(f"{v}{'+' if c['at_upper_bound'] else ''}" for v, c in zip(values, caps))
+        shown = ",".join(str(v) for v in values)
         print(f"{name:>22} {median:>6.0f} {shown:>20} {published:>10} {median / published:>6.2f} "
               f"{time.perf_counter() - t0:>8.1f}", flush=True)
 
@@ -134,12 +142,17 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=10, help="seeds of the recognition table")
     parser.add_argument("--capacity", action="store_true", help="also run the capacity sweeps")
     parser.add_argument("--trials", type=int, default=1, help="capacity trials per setting (median)")
+    parser.add_argument("--only", nargs="+", metavar="TEXT",
+                        help="capacity rows whose name contains one of these (e.g. default 'axis 20' 'pool 50')")
+    parser.add_argument("--first-trial", type=int, default=0, help="seed of the first capacity trial (to split runs)")
+    parser.add_argument("--capacity-only", action="store_true", help="skip the timing, recognition and vote tables")
     args = parser.parse_args()
-    timings(args.repeats)
-    recognition(args.seeds)
-    votes()
-    if args.capacity:
-        capacities(args.trials)
+    if not args.capacity_only:
+        timings(args.repeats)
+        recognition(args.seeds)
+        votes()
+    if args.capacity or args.capacity_only:
+        capacities(args.trials, args.only, args.first_trial)
 
 
 if __name__ == "__main__":

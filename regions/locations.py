@@ -43,7 +43,15 @@ bump sigma ``0.18172 * 6 / cells_per_axis`` with the activation threshold at rad
 ``(2 / sqrt 3) / cells_per_axis``, at most 4 traversals (40 touches), recognition when the
 sensory-driven location cells are a subset of the object's learned cells at the touched
 feature, failure on an exact lock onto another learned code, and capacity probes that pass
-with fewer than 10 % failures.  Two deliberate differences: an empty anchored set does not
+with fewer than 10 % failures, searched to a resolution of one object.  The reference's
+``cellCoordinateOffsets`` (several phases per anchored cell) belong to its square-bump
+modules only; its Gaussian-bump modules, used for the published figures, reset each bump to
+the anchored cell's centre, as here.  The activity rule was checked against a direct
+evaluation of the reference's formulas (four-corner rhombic distance, probabilistic union,
+threshold at ``(2/sqrt 3)/cells_per_axis``): identical active cells for random unions.
+:func:`ideal_observer` bounds what the touches themselves allow: at 140 objects it singles
+out every object (median 2 touches), so the network's failures there (unions that never
+narrow) are the mechanism's, not ambiguity of the objects.  Two deliberate differences: an empty anchored set does not
 count as recognised (the reference's subset test would accept it; it never occurs in these
 runs), and L4's basal input while learning is the learnable cells rather than all active
 cells (a pair is re-used only when another object's location code falls inside the current
@@ -82,6 +90,7 @@ __all__ = [
     "ideal_observer",
     "run_locations",
     "capacity",
+    "capacity_reference_search",
     "GridWorldParams",
     "GridObjectsParams",
     "build_grid_world",
@@ -1088,6 +1097,46 @@ def capacity(
         else:
             hi = mid
     return {"capacity": lo, "at_upper_bound": False, "probes": probes}
+
+
+def capacity_reference_search(
+    *,
+    initial_increment: int = 128,
+    min_accuracy: float = 0.9,
+    resolution: int = 1,
+    seed: int = 0,
+    **run_kwargs: Any,
+) -> dict[str, Any]:
+    """Capacity by the reference's search schedule (htmpapers ``capacity_simulation``).
+
+    Probe ``initial_increment``, ``2 x``, ... objects until a probe fails; from then on the
+    increment halves after every probe (integer division), stepping up from the last
+    passing count, until it drops below ``resolution``.  Probes pass by the same strict rule
+    as :func:`capacity` and learn fresh objects (seeded by ``seed`` and the count).  The
+    schedule decides which counts get probed and so, with pass/fail noisy near the
+    capacity, the distribution of the result; this one reproduces the published figures'
+    protocol.  Returns ``capacity`` and ``probes`` ``[(objects, accuracy), ...]``.
+    """
+    if not 0 < min_accuracy <= 1:
+        raise ValueError(f"min_accuracy must lie in (0, 1], got {min_accuracy}")
+    if int(initial_increment) <= 0 or int(resolution) <= 0:
+        raise ValueError("initial_increment and resolution must be positive integers")
+    probes: list[tuple[int, float]] = []
+    passed, increment, bounded = 0, int(initial_increment), False
+    while True:
+        n = passed + increment
+        res = run_locations(n, seed=seed * 100003 + n, **run_kwargs)
+        probes.append((n, res["accuracy"]))
+        failures = int(round((1.0 - res["accuracy"]) * n))
+        if failures == 0 or failures < round(n * (1.0 - min_accuracy), 9):
+            passed = n
+        else:
+            bounded = True
+        if bounded:
+            increment //= 2
+            if increment < int(resolution):
+                break
+    return {"capacity": passed, "probes": probes}
 
 
 # ----------------------------------------------------------------- config: world + experiment

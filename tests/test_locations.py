@@ -14,6 +14,7 @@ from regions.locations import (
     _LatticeBumps,
     _least_used_cells,
     capacity,
+    capacity_reference_search,
     ideal_observer,
     make_location_network,
     nearest_cells,
@@ -244,6 +245,21 @@ def test_ideal_observer_counts_the_touches_needed_to_single_out_an_object() -> N
     assert np.isfinite(by_location[2:]).mean() > 0.5
     res = run_locations(60, seed=1, ideal=True)
     assert res["ideal_failures"] == 0 and res["ideal_median_sensations"] <= res["median_sensations"]
+
+
+def test_reference_search_schedule_doubles_then_halves(monkeypatch: pytest.MonkeyPatch) -> None:
+    import regions.locations as locations
+
+    true_capacity = 147
+    monkeypatch.setattr(locations, "run_locations",
+                        lambda n, **kw: {"accuracy": 1.0 if n <= true_capacity else 0.5})
+    cap = capacity_reference_search()
+    assert cap["capacity"] == true_capacity
+    # 128 passes, 256 fails; then +64, +32, ... from the last pass, down to +1
+    assert [n for n, _ in cap["probes"]] == [128, 256, 192, 160, 144, 152, 148, 146, 147]
+    assert capacity_reference_search(initial_increment=16, resolution=4)["capacity"] == 144
+    with pytest.raises(ValueError, match="positive"):
+        capacity_reference_search(initial_increment=0)
 
 
 def test_config_runner_reports_recognition() -> None:
