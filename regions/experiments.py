@@ -44,6 +44,7 @@ __all__ = [
     "run_touch_objects",
     "learn_objects",
     "touch_objects",
+    "ideal_sensations_to_converge",
 ]
 
 
@@ -203,12 +204,14 @@ def touch_objects(
     t_sense = 0.0
     n_sense = 0
     bar = (progress or ProgressFactory(False))(total=len(objects), desc="infer", unit="obj")
+    touched = np.zeros((len(objects), max_sensations, region.n_columns), dtype=np.int64)
     for row, obj in enumerate(objects):
         region.reset()
         # columns touch distinct pairs at each sensation (fingers at different places) and
         # walk through the object's pairs in one random order
         order = rng.permutation(n_pairs)
         cols = np.arange(region.n_columns)
+        touched[row] = order[(np.arange(max_sensations)[:, None] * region.n_columns + cols) % n_pairs]
         for s in range(max_sensations):
             f, loc = world.sense(int(obj), order[(s * region.n_columns + cols) % n_pairs], feature_noise=feature_noise,
                                  location_noise=location_noise, rng=rng)
@@ -228,12 +231,41 @@ def touch_objects(
     summary = summarise(settle)
     return {
         "sensations_to_converge": sensations,
+        "ideal_sensations_to_converge": ideal_sensations_to_converge(world, objects, touched),
         "converged": converged,
         "correct": correct,
         "settle_summary": summary,
         "time_per_sensation_s": t_sense / max(n_sense, 1),
         "active_synapses_per_sensation": float(np.mean(synapses)) if synapses else 0.0,
     }
+
+
+def ideal_sensations_to_converge(world: FeatureObjectWorld, objects: np.ndarray, touched: np.ndarray) -> np.ndarray:
+    """Sensations an ideal observer needs: the bound no recogniser can beat on the same touches.
+
+    Parameters
+    ----------
+    world : the learned objects (every learned object is a candidate).
+    objects : int ``(m,)``, the object touched in each row.
+    touched : int ``(m, sensations, columns)``, the pair index each column sensed at each
+        sensation.
+
+    Returns
+    -------
+    float ``(m,)``: the first sensation (1-based) after which the (location, feature) pairs
+    sensed so far by all columns together belong to that object alone; ``inf`` when they
+    never single it out (an object whose pairs another object also holds).
+    """
+    pairs = world.objects  # (n_objects, pairs, 2): (location, feature)
+    # feature_at[o, l]: the feature object o holds at location l (-1 where it has none)
+    feature_at = np.full((world.n_objects, world.n_locations), -1, dtype=np.int64)
+    feature_at[np.arange(world.n_objects)[:, None], pairs[:, :, 0]] = pairs[:, :, 1]
+    sensed = pairs[np.asarray(objects)[:, None, None], touched]  # (m, sensations, columns, 2)
+    # consistent[r, s, o]: object o holds every pair sensed at sensation s of row r
+    consistent = np.all(feature_at[:, sensed[..., 0]] == sensed[..., 1][None], axis=-1).transpose(1, 2, 0)
+    alone = np.logical_and.accumulate(consistent, axis=1).sum(axis=2) == 1
+    first = np.argmax(alone, axis=1)
+    return np.where(alone.any(axis=1), first + 1.0, np.inf)
 
 
 def l4_active_on_learned(region: Region, world: FeatureObjectWorld, objects: np.ndarray) -> float:
@@ -249,6 +281,11 @@ def l4_active_on_learned(region: Region, world: FeatureObjectWorld, objects: np.
         region.L4.compute(mc, loc, None, learn=False)
         counts.append(region.L4.active_cells.size / region.n_columns)
     return float(np.mean(counts))
+
+
+def _finite_mean(x: np.ndarray) -> float | None:
+    finite = np.isfinite(x)
+    return float(np.mean(x[finite])) if finite.any() else None
 
 
 @register_builder("touch_objects", "experiment", params=TouchObjectsParams)
@@ -282,7 +319,8 @@ def run_touch_objects(config: Config, *, seed: int, progress: ProgressFactory, t
         "columns": region.n_columns,
         "objects": int(e.n_objects),
         "feature_pool": int(e.n_features),
-        "mean_sensations_to_converge": float(np.mean(sens[np.isfinite(sens)])) if np.isfinite(sens).any() else None,
+        "mean_sensations_to_converge": _finite_mean(sens),
+        "ideal_mean_sensations_to_converge": _finite_mean(res["ideal_sensations_to_converge"]),
         "fraction_converged": float(res["converged"].mean()),
         **{f"accuracy_at_{k}": float(acc[k - 1]) for k in p.accuracy_at if k <= len(acc)},
         "l4_active_learned": learned_l4,

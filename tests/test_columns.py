@@ -10,7 +10,7 @@ from columns.layers import L4Layer, L4Params
 from columns.layers.l23 import L23Layer, L23Params
 from regions.region import Region, flatten_rows, flatten_rows_inverse
 from regions.worlds import FeatureObjectWorld
-from regions.experiments import learn_objects, touch_objects
+from regions.experiments import ideal_sensations_to_converge, learn_objects, touch_objects
 
 SMALL_L23 = L23Params(cells=1024, sdr_size=20, distal_threshold=8, distal_sample_size=12)
 
@@ -78,6 +78,30 @@ def test_single_column_recognises_every_learned_object() -> None:
     assert res["correct"][:, -1].all()
     # the union of candidates narrows: the first touch is ambiguous for most objects
     assert res["correct"][:, 0].mean() < res["correct"][:, 3].mean()
+
+
+def test_ideal_observer_counts_the_objects_left_consistent() -> None:
+    world = FeatureObjectWorld(3, 2, 3, 3, seed=0)
+    # (location, feature) pairs; object 1 differs from 0 only at location 2, object 2 everywhere
+    world.objects = np.array([[[0, 0], [1, 0], [2, 0]], [[0, 0], [1, 0], [2, 1]], [[0, 1], [1, 1], [2, 1]]])
+    touched = np.array([[[0], [1], [2]], [[2], [0], [1]], [[1], [2], [0]], [[0], [1], [2]]])
+    ideal = ideal_sensations_to_converge(world, np.array([0, 0, 2, 1]), touched)
+    np.testing.assert_array_equal(ideal, [3.0, 1.0, 1.0, 3.0])
+    # two columns sense two pairs at once: object 0 is singled out after one sensation
+    two = ideal_sensations_to_converge(world, np.array([0]), np.array([[[1, 2], [0, 1]]]))
+    np.testing.assert_array_equal(two, [1.0])
+    # an object whose pairs another object also holds is never singled out
+    world.objects = np.array([[[0, 0], [1, 0], [2, 0]], [[0, 0], [1, 0], [2, 0]], [[0, 1], [1, 1], [2, 1]]])
+    assert np.isinf(ideal_sensations_to_converge(world, np.array([0]), touched[:1]))[0]
+
+
+def test_single_column_reaches_the_ideal_observer() -> None:
+    # a column recognises as soon as the sensed pairs single the object out: not a sensation later
+    world, region, codes, _ = _trained(1, n_objects=25, pool=5, seed=2)
+    res = touch_objects(region, world, codes, np.arange(25), np.random.default_rng(5), max_sensations=10,
+                        overlap_threshold=15, max_active=30)
+    np.testing.assert_array_equal(res["sensations_to_converge"], res["ideal_sensations_to_converge"])
+    assert np.mean(res["ideal_sensations_to_converge"]) > 2  # the objects are ambiguous for a while
 
 
 def test_voting_columns_recognise_in_fewer_sensations() -> None:
