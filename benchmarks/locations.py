@@ -54,7 +54,8 @@ joins seeds 0-1 and 2-4.)  Published capacities are the medians of the reference
 file (htmpapers capacityTrends_gaussian.json, 5 repeats of the sweep; the default setting
 occurs in three sweeps, so 15 trials: 143-152, median 148; cells per axis 6: 59-64,
 14: 257-262, 20: 459-472; pool 50: 83-86, 200: 263-276).  The search schedule matters at
-this noise level: bisecting [0.7, 1.3] x published to 1 object gives 148 at the default
+this noise level: bisecting [0.7, 1.3] x published to 1 object (an earlier search, since
+removed: the config path and the slow tests use this schedule too) gives 148 at the default
 (148,152,148,149,148) and 257 at 14 x 14 cells; the earlier table stopped at a resolution
 of published // 50 and was biased low (147, 258, 466).
 

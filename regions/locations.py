@@ -16,7 +16,8 @@ pass and recognises them by touch:
   cells learned for that object at the touched feature, in every column, and of no other
   object's; landing exactly on another object's learned location code is a failure;
 * capacity: the largest object count at which fewer than ``1 - min_accuracy`` (10 %) of the
-  objects fail (:func:`capacity`, a bounded bisection; the reference's strict rule).
+  objects fail (the reference's strict rule), found by the reference's search schedule
+  (:func:`capacity_reference_search`: steps of 128 objects, then halving to 1 object).
 
 With several columns an L2/3 object layer votes: :class:`ObjectVotes`, a small object-level
 variant of the 2017 column pooler (one unit per learned object instead of a 40-cell SDR):
@@ -66,7 +67,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.types import PositiveFloat, PositiveInt
 from scipy import fft as scipy_fft
 from scipy import sparse
@@ -89,7 +90,6 @@ __all__ = [
     "touch_orders",
     "ideal_observer",
     "run_locations",
-    "capacity",
     "capacity_reference_search",
     "GridWorldParams",
     "GridObjectsParams",
@@ -1056,49 +1056,6 @@ def run_locations(
     return out
 
 
-def capacity(
-    *,
-    lower: int = 1,
-    upper: int = 512,
-    min_accuracy: float = 0.9,
-    resolution: int = 1,
-    seed: int = 0,
-    **run_kwargs: Any,
-) -> dict[str, Any]:
-    """Largest object count in ``[lower, upper]`` recognised at ``min_accuracy`` (bisection).
-
-    A probe of ``n`` objects passes when fewer than ``n * (1 - min_accuracy)`` objects fail
-    (the reference's rule: at 140 objects and 90 %, at most 13 failures), or none does.
-    Each probe learns a fresh set of objects (seeded by ``seed`` and the count).  Returns
-    ``capacity`` (``upper`` with ``at_upper_bound`` True when even ``upper`` passes; ``lower - 1``
-    when ``lower`` fails) and the probes ``[(objects, accuracy), ...]``.
-    """
-    if not 0 < min_accuracy <= 1:
-        raise ValueError(f"min_accuracy must lie in (0, 1], got {min_accuracy}")
-    if not 1 <= lower <= upper:
-        raise ValueError(f"need 1 <= lower <= upper, got lower={lower}, upper={upper}")
-    probes: list[tuple[int, float]] = []
-
-    def passes(n: int) -> bool:
-        res = run_locations(n, seed=seed * 100003 + n, **run_kwargs)
-        probes.append((n, res["accuracy"]))
-        failures = int(round((1.0 - res["accuracy"]) * n))
-        return failures == 0 or failures < round(n * (1.0 - min_accuracy), 9)
-
-    if passes(upper):
-        return {"capacity": upper, "at_upper_bound": True, "probes": probes}
-    if not passes(lower):
-        return {"capacity": lower - 1, "at_upper_bound": False, "probes": probes}
-    lo, hi = lower, upper  # lo passes, hi fails
-    while hi - lo > max(1, int(resolution)):
-        mid = (lo + hi) // 2
-        if passes(mid):
-            lo = mid
-        else:
-            hi = mid
-    return {"capacity": lo, "at_upper_bound": False, "probes": probes}
-
-
 def capacity_reference_search(
     *,
     initial_increment: int = 128,
@@ -1111,16 +1068,20 @@ def capacity_reference_search(
 
     Probe ``initial_increment``, ``2 x``, ... objects until a probe fails; from then on the
     increment halves after every probe (integer division), stepping up from the last
-    passing count, until it drops below ``resolution``.  Probes pass by the same strict rule
-    as :func:`capacity` and learn fresh objects (seeded by ``seed`` and the count).  The
-    schedule decides which counts get probed and so, with pass/fail noisy near the
-    capacity, the distribution of the result; this one reproduces the published figures'
-    protocol.  Returns ``capacity`` and ``probes`` ``[(objects, accuracy), ...]``.
+    passing count, until it drops below ``resolution``.  A probe of ``n`` objects learns a
+    fresh set of objects (:func:`run_locations`, seeded by ``seed`` and the count) and passes
+    when fewer than ``n * (1 - min_accuracy)`` objects fail (the reference's strict rule: at
+    140 objects and 90 %, at most 13 failures), or none does.  The schedule decides which
+    counts get probed and so, with pass/fail noisy near the capacity, the distribution of
+    the result; this one reproduces the published figures' protocol.  Returns ``capacity``
+    (0 when the first probe fails) and ``probes`` ``[(objects, accuracy), ...]``.
     """
     if not 0 < min_accuracy <= 1:
         raise ValueError(f"min_accuracy must lie in (0, 1], got {min_accuracy}")
     if int(initial_increment) <= 0 or int(resolution) <= 0:
         raise ValueError("initial_increment and resolution must be positive integers")
+    if int(resolution) > int(initial_increment):
+        raise ValueError(f"resolution ({resolution}) must not exceed initial_increment ({initial_increment})")
     probes: list[tuple[int, float]] = []
     passed, increment, bounded = 0, int(initial_increment), False
     while True:
@@ -1169,8 +1130,20 @@ class GridObjectsParams(BaseModel):
     max_traversals: PositiveInt = 4
     min_accuracy: float = Field(0.9, gt=0.0, le=1.0)
     vote_threshold: PositiveInt = 5
+    #: search the capacity after the run (:func:`capacity_reference_search`, the reference's
+    #: schedule): first probe and step ``capacity_increment`` objects, then halving down to
+    #: ``capacity_resolution`` objects
     capacity_search: bool = False
-    capacity_bounds: list[PositiveInt] = Field(default_factory=lambda: [1, 512], min_length=2, max_length=2)
+    capacity_increment: PositiveInt = 128
+    capacity_resolution: PositiveInt = 1
+
+    @field_validator("capacity_resolution")
+    @classmethod
+    def _resolution_within_increment(cls, value: int, info: ValidationInfo) -> int:
+        increment = info.data.get("capacity_increment")
+        if increment is not None and value > increment:
+            raise ValueError(f"must not exceed capacity_increment ({increment}), got {value}")
+        return value
 
 
 def network_from_config(config: Config, seed: int, lateral: Any = None) -> LocationNetwork:
@@ -1241,15 +1214,15 @@ def run_grid_objects(config: Config, *, seed: int, progress: ProgressFactory, tr
         "synapses": int(net.l4.basal.n_synapses + net.l6.anchor.n_synapses),
     }
     if p.capacity_search:
-        lo, hi = p.capacity_bounds
-        cap = capacity(
-            lower=lo, upper=hi, min_accuracy=p.min_accuracy, seed=seed, n_features=e.n_features,
+        cap = capacity_reference_search(
+            initial_increment=p.capacity_increment, resolution=p.capacity_resolution,
+            min_accuracy=p.min_accuracy, seed=seed, n_features=e.n_features,
             features_per_object=e.features_per_object, max_traversals=p.max_traversals,
             network=lambda s: network_from_config(config, s, lateral),
             world_kwargs={"grid_width": world.grid_width, "spacing": world.spacing},
         )
         metrics["capacity"] = cap["capacity"]
-        metrics["capacity_at_upper_bound"] = cap["at_upper_bound"]
+        metrics["capacity_probes"] = [[n, acc] for n, acc in cap["probes"]]
     metrics["table"] = [
         {"sensations": k, "recognised_by": float(np.mean(sens <= k))} for k in range(1, min(steps, 12) + 1)
     ]
