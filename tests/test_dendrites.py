@@ -53,6 +53,14 @@ class ReferenceStore:
 
 
 def _compare(store: DendriteStore, ref: ReferenceStore, n_pre: int, rng: np.random.Generator) -> None:
+    # invariant of the segment-major index (merged, not re-sorted, by compact): a permutation
+    # of the sorted run's slots in ascending segment order
+    by_seg = store._by_seg[: store._n_main]
+    assert np.array_equal(np.sort(by_seg), np.arange(store._n_main))
+    assert np.all(np.diff(store._seg_ptr) >= 0)
+    keys = store._syn_seg[by_seg]
+    live = keys >= 0
+    assert np.all(np.diff(keys[live]) >= 0)
     live = {int(s) for s in np.flatnonzero(store.segment_cell >= 0)}
     assert live == set(ref.segments)
     for s in live:
