@@ -13,7 +13,7 @@ observer on the same touches (the bound no recogniser beats) and the published v
    learned objects (batched kernels: 64 columns must cost less than 8x one column).
 
 Measured on the 2-core development machine (tables 1-5: ``--skip-timing --workers 1``,
-1751 s; table 6: ``--timing-only``, 450 s, nothing else running). Every row equals the ideal
+1751 s; table 6: ``--timing-only``, 273 s, nothing else running). Every row equals the ideal
 observer trial by trial.  Expected value of the ideal observer over 200 random object sets
 (``ideal, 200 sets`` in the full output): pools 5/10/20/30 with 1 column 3.714/2.743/2.219/2.076
 (+-0.006 at most); pool 10 with 2/3 columns 1.645/1.097; pool 5 with 2..6 columns
@@ -67,19 +67,19 @@ of a bound whose mean is 3.71 / 2.22::
        fires, the most active synapses), 'later' = the other 9. Target: 64 columns < 8x one column.
        6a. 5 learned objects
       cols        lateral graph      ms  x 1 col  first ms  x 1 col  later ms  x 1 col  iterations  first-touch it
-         1                    -    1.92     1.00      2.95     1.00      1.80     1.00        1.20            2.25
-         8       complete_graph    2.63     1.37      5.88     1.99      2.27     1.26        1.20            3.00
-         8   watts_strogatz k=4    2.67     1.39      6.32     2.14      2.26     1.26        1.20            3.00
-        64   watts_strogatz k=4    6.46     3.37     16.04     5.44      5.39     2.99        1.20            3.00
-        64       complete_graph   18.42     9.62     88.18    29.89     10.67     5.92        1.20            3.00
+         1                    -    1.85     1.00      2.89     1.00      1.74     1.00        1.20            2.25
+         8       complete_graph    2.54     1.37      5.75     1.99      2.19     1.26        1.20            3.00
+         8   watts_strogatz k=4    2.42     1.31      5.62     1.95      2.07     1.19        1.20            3.00
+        64   watts_strogatz k=4    6.39     3.45     16.05     5.56      5.31     3.06        1.20            3.00
+        64       complete_graph   17.94     9.69     86.82    30.07     10.28     5.93        1.20            3.00
        6b. 50 learned objects (all-to-all at 64 columns left out: 64 x 63 lateral sources)
       cols        lateral graph      ms  x 1 col  first ms  x 1 col  later ms  x 1 col  iterations  first-touch it
-         1                    -    2.20     1.00      3.90     1.00      2.01     1.00        1.43            2.92
-         8   watts_strogatz k=4    3.56     1.62      9.35     2.40      2.92     1.45        1.20            3.00
-        64   watts_strogatz k=4   13.74     6.26     46.16    11.84     10.14     5.05        1.21            3.08
+         1                    -    2.14     1.00      3.83     1.00      1.96     1.00        1.43            2.92
+         8   watts_strogatz k=4    3.20     1.49      7.98     2.08      2.67     1.36        1.20            3.00
+        64   watts_strogatz k=4   14.51     6.77     44.08    11.50     11.22     5.74        1.21            3.08
 
-Per sensation over the protocol 64 columns cost 3.4x (5 objects) and 6.3x (50 objects) one
-column.  The first touch of an object with 50 learned objects costs 11.8x: the union of
+Per sensation over the protocol 64 columns cost 3.5x (5 objects) and 6.8x (50 objects) one
+column.  The first touch of an object with 50 learned objects costs 11.5x: the union of
 every candidate object fires in all 64 columns and each cell is heard by its own column and
 4 neighbours, so the distal scatter handles ~1 M synapses (~15 k per column, 250x one
 column's), which no batching amortises; later touches settle from the narrowed code.
@@ -137,6 +137,18 @@ def mean_se(runs: list[dict], key: str) -> tuple[float, float]:
 def fmt(runs: list[dict], key: str = "mean_sensations_to_converge") -> str:
     m, se = mean_se(runs, key)
     return f"{m:5.2f} +- {se:4.2f}"
+
+
+def convergence_table(res: dict[str, list[dict]], label: str,
+                      rows: list[tuple[int, float, str, int, int]], objects: int) -> None:
+    """Rows ``(value, published, task key, pool, columns)``: ours, the ideal observer on the same
+    touches, its expectation over 200 object sets, the published value, the fraction converged."""
+    print(f"{label:>6} {'ours':>13} {'ideal':>13} {'ideal, 200 sets':>16} {'published':>10} {'converged':>10}")
+    for value, pub, key, pool, columns in rows:
+        r = res[key]
+        print(f"{value:>6} {fmt(r):>13} {fmt(r, 'ideal_mean_sensations_to_converge'):>13} "
+              f"{'%5.3f +- %5.3f' % ideal_expectation(pool, columns, objects):>16} {pub:>10} "
+              f"{mean_se(r, 'fraction_converged')[0]:>10.2f}")
 
 
 def ideal_expectation(pool: int, columns: int, objects: int, worlds: int = 200) -> tuple[float, float]:
@@ -261,27 +273,12 @@ def main(argv: list[str] | None = None) -> int:
     print("sensed so far belong to the object alone (no recogniser can do better on average);")
     print("'ideal, 200 sets' is its expected value over 200 random object sets (mean +- standard error)")
     print("\n1. mean sensations to converge, 1 column, by feature pool")
-    print(f"{'pool':>6} {'ours':>13} {'ideal':>13} {'ideal, 200 sets':>16} {'published':>10} {'converged':>10}")
-    for pool, pub in PUBLISHED_POOLS.items():
-        r = res[f"pool{pool}_c1"]
-        print(f"{pool:>6} {fmt(r):>13} {fmt(r, 'ideal_mean_sensations_to_converge'):>13} "
-              f"{'%5.3f +- %5.3f' % ideal_expectation(pool, 1, n):>16} {pub:>10} "
-              f"{mean_se(r, 'fraction_converged')[0]:>10.2f}")
+    convergence_table(res, "pool", [(pool, pub, f"pool{pool}_c1", pool, 1) for pool, pub in PUBLISHED_POOLS.items()], n)
     print("\n2a. pool 10: mean sensations by columns")
-    print(f"{'cols':>6} {'ours':>13} {'ideal':>13} {'ideal, 200 sets':>16} {'published':>10} {'converged':>10}")
-    for c, pub in PUBLISHED_POOL10_COLUMNS.items():
-        r = res[f"pool10_c{c}"]
-        print(f"{c:>6} {fmt(r):>13} {fmt(r, 'ideal_mean_sensations_to_converge'):>13} "
-              f"{'%5.3f +- %5.3f' % ideal_expectation(10, c, n):>16} {pub:>10} "
-              f"{mean_se(r, 'fraction_converged')[0]:>10.2f}")
+    convergence_table(res, "cols", [(c, pub, f"pool10_c{c}", 10, c) for c, pub in PUBLISHED_POOL10_COLUMNS.items()], n)
     print("\n2b. pool 5: mean sensations by columns (published figure 4B, read off the figure: +-0.1)")
-    print(f"{'cols':>6} {'ours':>13} {'ideal':>13} {'ideal, 200 sets':>16} {'published':>10} {'converged':>10}")
-    for c, pub in PUBLISHED_POOL5_COLUMNS.items():
-        if f"pool5_c{c}" in res:
-            r = res[f"pool5_c{c}"]
-            print(f"{c:>6} {fmt(r):>13} {fmt(r, 'ideal_mean_sensations_to_converge'):>13} "
-                  f"{'%5.3f +- %5.3f' % ideal_expectation(5, c, n):>16} {pub:>10} "
-                  f"{mean_se(r, 'fraction_converged')[0]:>10.2f}")
+    convergence_table(res, "cols", [(c, pub, f"pool5_c{c}", 5, c) for c, pub in PUBLISHED_POOL5_COLUMNS.items()
+                                    if f"pool5_c{c}" in res], n)
     r = res["pool10_c1"]
     print("\n3. accuracy after k sensations, 1 column, pool 10")
     print(f"{'k':>4} {'ours':>13} {'target (at least)':>18}")
