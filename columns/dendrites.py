@@ -295,8 +295,8 @@ class DendriteStore:
         synapses of the added and removed cells only; the result is identical.
 
         The gather and the scatter are proportional to the synapses of the ``k``
-        active cells plus the small pending run; the only store-sized work is zeroing
-        the 2-byte-per-segment result (1/40 of a byte per synapse-equivalent).
+        active cells plus the pending run; clearing the 2-byte-per-segment result costs
+        at most a constant times the entries the last call wrote.
         """
         active = as_index_array(active_presynaptic, "active_presynaptic", self.n_presynaptic)
         if self._scan_pays_for_merge():
@@ -331,19 +331,26 @@ class DendriteStore:
     def _gather(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Segment ids and scatter weights of every live synapse of ``active`` cells."""
         segs, weight = self._gather_main(active)
-        if self._n_total > self._n_main:
-            flag = self._pre_flag
-            flag[active] = True
-            pend = np.flatnonzero(flag[self._pend_pre[: self._n_total - self._n_main]]) + self._n_main
-            self._scan_work += self._n_total - self._n_main
-            flag[active] = False
-            if pend.size:
-                segs = np.concatenate([segs, self._syn_seg[pend]])
-                weight = np.concatenate([weight, self._syn_w[pend]])
+        pend = self._pending_of_presynaptic(active) + self._n_main
+        if pend.size:
+            segs = np.concatenate([segs, self._syn_seg[pend]])
+            weight = np.concatenate([weight, self._syn_w[pend]])
         if self._n_dead:
             live = segs >= 0
             segs, weight = segs[live], weight[live]
         return segs, weight
+
+    def _pending_of_presynaptic(self, cells: np.ndarray) -> np.ndarray:
+        """Positions in the pending run of the synapses of ``cells`` (unique): one scan of the run."""
+        n_pend = self._n_total - self._n_main
+        if n_pend == 0:
+            return np.zeros(0, dtype=np.int64)
+        flag = self._pre_flag
+        flag[cells] = True
+        pend = np.flatnonzero(flag[self._pend_pre[:n_pend]])
+        flag[cells] = False
+        self._scan_work += n_pend
+        return pend
 
     def _result(self, n_active_synapses: int) -> SegmentActivity:
         self._generation += 1
@@ -462,15 +469,10 @@ class DendriteStore:
         ptr = self._pre_ptr
         slots = expand_ranges(ptr[cells], ptr[cells + 1])
         pre = np.repeat(cells, (ptr[cells + 1] - ptr[cells]).astype(np.int64))
-        if self._n_total > self._n_main:
-            flag = self._pre_flag
-            flag[cells] = True
-            pend_pre = self._pend_pre[: self._n_total - self._n_main]
-            pend = np.flatnonzero(flag[pend_pre])
-            self._scan_work += pend_pre.size
-            flag[cells] = False
+        pend = self._pending_of_presynaptic(cells)
+        if pend.size:
             slots = np.concatenate([slots, pend + self._n_main])
-            pre = np.concatenate([pre, pend_pre[pend].astype(np.int64)])
+            pre = np.concatenate([pre, self._pend_pre[pend].astype(np.int64)])
         seg = self._syn_seg[slots]
         live = seg >= 0
         slots, seg, pre = slots[live], seg[live], pre[live]
