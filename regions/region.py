@@ -9,7 +9,9 @@ kernel calls per layer.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -163,10 +165,14 @@ class Region:
 
     def infer_sensation(self, features, locations, *, record: bool = False,
                         max_iterations: int | None = None,
-                        apical_input: np.ndarray | None = None) -> SensationResult:
+                        apical_input: np.ndarray | None = None,
+                        resense: Callable[[int], tuple[Any, Any]] | None = None) -> SensationResult:
         """Sense one pair per column and settle the L2/3 exchange to a fixed point or cycle.
 
         ``apical_input`` (flat L4 apical bits) replaces the feedback from this region's L2/3.
+        ``resense(iteration)``, when given, returns fresh ``(features, locations)`` for settling
+        iterations ``1, 2, ...`` (iteration 0 uses ``features`` / ``locations``): the 2017
+        reference's noise protocol draws noise afresh at every settling step.
         """
         mc, loc = self._inputs(features, locations)
         limit = self.settle_max_iterations if max_iterations is None else int(max_iterations)
@@ -175,7 +181,11 @@ class Region:
         trajectory: list[np.ndarray] = []
         synapses = 0
         l4_active = l4_burst = None
+        iteration = 0
         while True:
+            if resense is not None and iteration > 0:
+                mc, loc = self._inputs(*resense(iteration))
+            iteration += 1
             self.L4.compute(mc, loc, self._apical(apical_input), learn=False)
             if l4_active is None:
                 l4_active = np.bincount(self.L4.active_cells // self.L4.cells_per_column, minlength=self.n_columns)
