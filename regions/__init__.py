@@ -19,7 +19,7 @@ _LAZY = {
     "build": ("regions.builder", "build"),
     "load": ("regions.builder", "load_network"),
     "load_network": ("regions.builder", "load_network"),
-    "Network": ("regions.builder", "Network"),
+    "Network": ("regions.network", "Network"),
     "load_config": ("regions.config", "load_config"),
     "Config": ("regions.config", "Config"),
     "ConfigError": ("regions.config", "ConfigError"),

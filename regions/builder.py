@@ -47,10 +47,12 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.types import PositiveInt
 
-from regions.config import Config, LateralSpec, networkx_generator_names
+from regions.config import Config, LateralSpec, Params, networkx_generator_names
 
 if TYPE_CHECKING:  # pragma: no cover
     import networkx as nx
+
+    from regions.network import Network
 
 __all__ = [
     "CATEGORIES",
@@ -64,7 +66,6 @@ __all__ = [
     "plugin_failures",
     "ProgressFactory",
     "build_lateral_graph",
-    "Network",
     "build",
     "load_network",
     "run_experiment_trial",
@@ -103,6 +104,7 @@ class Registration:
     category: str
     builder: Callable[..., Any]
     params_model: type[BaseModel] | None = None
+    protocol: bool = False
 
 
 _REGISTRY: dict[str, dict[str, Registration]] = {c: {} for c in CATEGORIES}
@@ -119,7 +121,7 @@ def _check_category(category: str) -> None:
 
 
 def register_builder(
-    kind: str, category: str, *, params: type[BaseModel] | None = None
+    kind: str, category: str, *, params: type[BaseModel] | None = None, protocol: bool = False
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator registering ``fn`` as the builder of ``kind`` in ``category``.
 
@@ -128,6 +130,9 @@ def register_builder(
     kind : the name used in configs, e.g. ``"touch_objects"``.
     category : one of :data:`CATEGORIES`.
     params : optional pydantic model validating the ``params`` block of that kind.
+    protocol : (category ``experiment``) the runner is a protocol over the network:
+        ``run(net: Network, *, progress, trial) -> dict``; it learns into ``net`` and measures,
+        building nothing of its own.
 
     Registering a different function under a taken (category, kind) is a ``ValueError``;
     re-registering the same qualified function (a module reload) replaces it.
@@ -152,7 +157,7 @@ def register_builder(
             raise ValueError(
                 f"{category} kind {kind!r} is already registered by {_qualname(old.builder)}"
             )
-        _REGISTRY[category][kind] = Registration(kind, category, fn, params)
+        _REGISTRY[category][kind] = Registration(kind, category, fn, params, bool(protocol))
         return fn
 
     return decorator
@@ -421,20 +426,22 @@ def build_lateral_graph(
 # --------------------------------------------------------------------------------------------
 
 
-def _derived_seed(seed: int, *key: int) -> int:
-    import numpy as np
-
-    return int(np.random.SeedSequence([int(seed), *key]).generate_state(1, dtype=np.uint32)[0])
-
-
-def run_experiment_trial(task: tuple[Config, int, int, bool]) -> dict[str, Any]:
+def run_experiment_trial(task: tuple[Config, int, int, bool], net: Any = None) -> dict[str, Any]:
     """Run one trial ``(config, trial index, seed, progress enabled)`` of ``config.experiment``.
 
-    Module-level so that it pickles into worker processes; the runner is looked up there by kind.
+    A protocol runs on ``net`` (built for the trial's seed when not given); a legacy runner gets
+    the config.  Module-level so that it pickles into worker processes.
     """
+    from regions.network import Network
+
     config, trial, seed, progress_enabled = task
-    runner = get_builder("experiment", config.experiment.kind)
-    metrics = runner(config, seed=seed, progress=ProgressFactory(progress_enabled), trial=trial)
+    reg = get_registration("experiment", config.experiment.kind)
+    progress = ProgressFactory(progress_enabled)
+    if reg.protocol:
+        net = net if net is not None else Network(config, trial_seed=seed)
+        metrics = reg.builder(net, progress=progress, trial=trial)
+    else:
+        metrics = reg.builder(config, seed=seed, progress=progress, trial=trial)
     if not isinstance(metrics, dict):
         raise TypeError(
             f"experiment {config.experiment.kind!r} returned {type(metrics).__name__}, expected a dict"
@@ -442,134 +449,30 @@ def run_experiment_trial(task: tuple[Config, int, int, bool]) -> dict[str, Any]:
     return metrics
 
 
-@dataclass
-class Network:
-    """A configured network: lateral graphs and the region hierarchy now, runtime objects lazily.
+def build(config: Config, *, trial_seed: int | None = None) -> Network:
+    """Build the :class:`~regions.network.Network` described by ``config``.
 
-    Attributes
-    ----------
-    config : the validated configuration.
-    seed : the master seed (``config.seed``); every random choice derives from it.
-    lateral : region name -> lateral graph of its columns.
-    hierarchy : ``networkx.MultiDiGraph`` of regions; one edge per connection with attributes
-        ``kind``, ``source_layer``, ``target_layer`` (motor connections to the world end at node
-        ``"world"``).
+    Lateral graphs and the region hierarchy are built now; world and regions on first use,
+    through their registered builders.  ``trial_seed`` defaults to trial 0 of ``config.seed``
+    (the trial :meth:`Network.run` runs on this network).
     """
-
-    config: Config
-    seed: int
-    lateral: dict[str, Any]
-    hierarchy: Any
-    _world: Any = field(default=None, repr=False)
-    _regions: dict[str, Any] | None = field(default=None, repr=False)
-
-    @property
-    def world(self) -> Any:
-        """The world, built on first access by the registered ``world`` builder."""
-        if self._world is None:
-            spec = self.config.world
-            self._world = get_builder("world", spec.kind)(
-                spec, config=self.config, seed=_derived_seed(self.seed, 1)
-            )
-        return self._world
-
-    @property
-    def regions(self) -> dict[str, Any]:
-        """Region name -> runtime region, built on first access by the ``region`` builder."""
-        if self._regions is None:
-            built = {}
-            for i, spec in enumerate(self.config.regions):
-                kind = "default"
-                built[spec.name] = get_builder("region", kind)(
-                    spec, graph=self.lateral[spec.name], config=self.config,
-                    seed=_derived_seed(self.seed, 2, i),
-                )
-            self._regions = built
-        return self._regions
-
-    def run(
-        self,
-        *,
-        trials: int | None = None,
-        workers: int = 1,
-        scheduler: str | None = None,
-        progress: ProgressFactory | None = None,
-    ) -> list[dict[str, Any]]:
-        """Run ``config.experiment`` for every trial; one metrics dict per trial, in order.
-
-        Trial ``t`` gets the ``t``-th seed of ``numpy.random.SeedSequence(seed).spawn``, so
-        results do not depend on ``workers`` or ``scheduler``.
-        """
-        from regions.parallel import run_trials, trial_seeds
-
-        progress = progress or ProgressFactory()
-        n = int(trials if trials is not None else self.config.experiment.trials)
-        if n <= 0:
-            raise ValueError(f"trials must be a positive integer, got {trials!r}")
-        get_builder("experiment", self.config.experiment.kind)  # fail early, in this process
-        seeds = trial_seeds(self.seed, n)
-        inner = progress.enabled and workers == 1 and scheduler is None
-        tasks = [(self.config, t, s, inner) for t, s in enumerate(seeds)]
-        return run_trials(
-            run_experiment_trial, tasks, workers=workers, scheduler=scheduler,
-            progress=progress if n > 1 else None,
-        )
-
-    def save(self, path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None) -> None:
-        """Write config and learned state to one checkpoint (see :mod:`regions.persist`).
-
-        Arrays come from every built region that offers ``state_arrays() -> dict[str, ndarray]``,
-        stored as ``"<region>/<name>"``.
-        """
-        from regions.persist import save_state
-
-        arrays: dict[str, Any] = {}
-        for name, region in (self._regions or {}).items():
-            getter = getattr(region, "state_arrays", None)
-            if getter is not None:
-                arrays.update({f"{name}/{k}": v for k, v in getter().items()})
-        save_state(path, self.config.resolved(), arrays, {"seed": self.seed, **dict(meta or {})})
-
-
-def build(config: Config) -> Network:
-    """Build the :class:`Network` described by ``config`` (lateral graphs and hierarchy now;
-    world and regions on first use, through their registered builders)."""
-    import networkx as nx
+    from regions.network import Network
 
     if not isinstance(config, Config):
         raise ValueError(f"config must be a regions.config.Config, got {type(config).__name__}")
-    lateral = {
-        spec.name: build_lateral_graph(spec.lateral, spec.columns, seed=_derived_seed(config.seed, 0, i))
-        for i, spec in enumerate(config.regions)
-    }
-    hierarchy = nx.MultiDiGraph()
-    for spec in config.regions:
-        hierarchy.add_node(spec.name, columns=spec.columns)
-    for conn in config.connections:
-        hierarchy.add_edge(
-            conn.source, conn.target, kind=conn.kind,
-            source_layer=conn.source_layer, target_layer=conn.target_layer,
-        )
-    return Network(config=config, seed=config.seed, lateral=lateral, hierarchy=hierarchy)
+    return Network(config, trial_seed=trial_seed)
 
 
 def load_network(path: str | os.PathLike[str]) -> Network:
-    """Rebuild a :class:`Network` saved by :meth:`Network.save` (regions restore their arrays
-    through ``load_state_arrays(arrays)`` when they offer it)."""
+    """Rebuild a :class:`~regions.network.Network` saved by ``Network.save``, learned state included."""
     from regions.config import config_from_dict
+    from regions.network import Network
     from regions.persist import load_state
 
-    spec, arrays, _meta = load_state(path)
-    net = build(config_from_dict(spec))
+    spec, arrays, meta = load_state(path)
+    net = Network(config_from_dict(spec), trial_seed=meta.get("trial_seed"))
     if arrays:
-        for name, region in net.regions.items():
-            prefix = f"{name}/"
-            own = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
-            loader = getattr(region, "load_state_arrays", None)
-            if own and loader is None:
-                raise ValueError(f"region {name!r} ({type(region).__name__}) cannot restore saved arrays")
-            if own:
-                loader(own)
+        net.load_state_arrays(arrays)
     return net
 
 
@@ -578,7 +481,7 @@ def load_network(path: str | os.PathLike[str]) -> Network:
 # --------------------------------------------------------------------------------------------
 
 
-class KernelBenchmarkParams(BaseModel):
+class KernelBenchmarkParams(Params):
     """Parameters of the ``kernel_benchmark`` experiment (quick mode by default).
 
     A random :class:`columns.dendrites.DendriteStore` of ``n_cells`` cells with

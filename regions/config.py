@@ -46,6 +46,10 @@ from pydantic.types import NonNegativeInt, PositiveFloat, PositiveInt
 __all__ = [
     "ConfigError",
     "Config",
+    "Params",
+    "TrackedModel",
+    "track_reads",
+    "unread_keys",
     "RegionSpec",
     "ColumnSpec",
     "L4Params",
@@ -281,10 +285,88 @@ Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 ModelName = Annotated[str, Field(min_length=1, pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$")]
 
 
-class _Spec(BaseModel):
+_READS: list[set[tuple[Any, str]] | None] = [None]
+
+
+class TrackedModel(BaseModel):
+    """A pydantic model whose field reads can be recorded (:func:`track_reads`).
+
+    Every configuration block and every registered ``params`` model derives from it, so a
+    test can assert that each key a config sets is read by the run (no silent key).
+    """
+
+    def __getattribute__(self, name: str) -> Any:
+        reads = _READS[0]
+        if reads is not None and name[:1] != "_":
+            cls = object.__getattribute__(self, "__class__")
+            if name in cls.__pydantic_fields__:
+                reads.add((id(self), name))
+                reads.add((cls, name))
+        return object.__getattribute__(self, name)
+
+
+class track_reads:  # noqa: N801 - used as a context manager, reads like a function
+    """Record which configuration fields are read inside a ``with`` block.
+
+    >>> cfg = Config.model_validate({"regions": [{"name": "V1"}]})
+    >>> with track_reads() as reads:
+    ...     _ = cfg.regions[0].columns
+    >>> unread_keys(cfg, reads, [("regions", 0, "columns"), ("seed",)])
+    [('seed',)]
+    """
+
+    def __enter__(self) -> set[tuple[Any, str]]:
+        self._previous = _READS[0]
+        _READS[0] = set() if self._previous is None else self._previous
+        return _READS[0]
+
+    def __exit__(self, *exc: object) -> None:
+        _READS[0] = self._previous
+
+
+def unread_keys(cfg: BaseModel, reads: set[tuple[Any, str]], paths: Iterable[KeyPath]) -> list[KeyPath]:
+    """The key paths among ``paths`` (leaves of a config's YAML) whose field was never read.
+
+    A key inside ``world.params`` / ``experiment.params`` counts as read when the field of that
+    name was read on any instance of the registered params model (runners validate the dict).
+    """
+    out = []
+    for path in paths:
+        node: Any = cfg
+        read = True
+        for i, key in enumerate(path):
+            if isinstance(node, BaseModel):
+                if (id(node), key) not in reads:
+                    read = False
+                    break
+                node = node.__dict__.get(key) if isinstance(key, str) else None
+            elif isinstance(node, list) and isinstance(key, int):
+                node = node[key] if key < len(node) else None
+            elif isinstance(node, dict) and path[i - 1] == "params" and i >= 2:
+                from regions import builder
+
+                kind = get_by_path(cfg.model_dump(), path[: i - 1] + ("kind",))
+                model = builder.get_params_model(path[i - 2], kind)
+                if model is None or (model, key) not in reads:
+                    read = False
+                break
+            else:
+                break
+        if not read:
+            out.append(tuple(path))
+    return out
+
+
+class _Spec(TrackedModel):
     """Base of every configuration block: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class Params(TrackedModel):
+    """Base of a registered kind's ``params`` model: unknown keys are errors, reads are tracked."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class L4Permanence(_Spec):

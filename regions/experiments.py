@@ -91,14 +91,19 @@ class FeatureWorldParams(BaseModel):
 
 
 @register_builder("default", "region")
-def build_region(spec: RegionSpec, *, graph: Any, config: Config, seed: int) -> Region:
-    """A :class:`Region` with the spec's L4 and L2/3 parameters and lateral graph."""
+def build_region(spec: RegionSpec, *, graph: Any, config: Config, seed: int,
+                 apical_size: int | None = None) -> Region:
+    """A :class:`Region` with the spec's L4 and L2/3 parameters and lateral graph.
+
+    ``apical_size``: L4 apical input bits per column when a higher region feeds back (None: the
+    column's own L2/3).
+    """
     world = FeatureWorldParams.model_validate(config.world.params) if config.world.kind == "feature_objects" else None
     region = Region(
         spec.columns,
         world.location_size if world else 2400,
         l4_params(spec), l23_params(spec), graph,
-        apical_feedback=spec.column.L1.enabled,
+        apical_feedback=spec.column.L1.enabled, apical_size=apical_size,
         settle_max_iterations=spec.column.L23.settle_max_iterations,
         seed=seed,
     )

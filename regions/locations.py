@@ -78,7 +78,7 @@ from columns.layers.l4 import L4Layer, L4Params
 from columns.layers.l6 import L6Layer, L6Params, SynapseSets, rows_to_csr
 
 from .builder import ProgressFactory, register_builder
-from .config import Config, WorldSpec
+from .config import Config, Params, WorldSpec
 from .experiments import l4_params
 from .worlds.grid_objects import GridObjectWorld
 
@@ -1101,7 +1101,7 @@ def capacity_reference_search(
 
 
 # ----------------------------------------------------------------- config: world + experiment
-class GridWorldParams(BaseModel):
+class GridWorldParams(Params):
     """``world.params`` of the ``grid_objects`` world (pool sizes come from ``experiment``)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -1122,7 +1122,7 @@ def build_grid_world(spec: WorldSpec, *, config: Config, seed: int) -> GridObjec
     )
 
 
-class GridObjectsParams(BaseModel):
+class GridObjectsParams(Params):
     """``experiment.params`` of ``grid_objects``."""
 
     model_config = ConfigDict(extra="forbid")

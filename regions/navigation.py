@@ -45,7 +45,7 @@ from pydantic.types import NonNegativeFloat, PositiveFloat, PositiveInt
 from scipy.stats import spearmanr
 
 from .builder import ProgressFactory, register_builder
-from .config import Config
+from .config import Config, Params
 from .entorhinal import CoordinateFrame, PlaceCells
 from .hippocampus import EpisodicMemory, Replay
 from .worlds.arena import ArenaWorld
@@ -72,7 +72,7 @@ __all__ = [
 IDENTITY_BITS = 10
 
 
-class ArenaNavigationParams(BaseModel):
+class ArenaNavigationParams(Params):
     """``experiment.params`` of ``arena_navigation`` (world units, steps, periods)."""
 
     model_config = ConfigDict(extra="forbid")

@@ -28,7 +28,7 @@ from pydantic.types import NonNegativeFloat, PositiveInt
 from columns.layers.l5 import L5Layer, L5Params
 
 from .builder import ProgressFactory, register_builder
-from .config import Config
+from .config import Config, Params
 from .policies import combine_proposals
 from .region import Region
 from .worlds.digits import DigitSaccadeWorld
@@ -37,7 +37,7 @@ __all__ = ["DigitSaccadeParams", "SaccadeEpisode", "make_l5", "region_for_world"
            "run_digit_saccades"]
 
 
-class DigitSaccadeParams(BaseModel):
+class DigitSaccadeParams(Params):
     """``experiment.params`` of ``digit_saccades``."""
 
     model_config = ConfigDict(extra="forbid")

@@ -5,7 +5,7 @@ Experiment kind ``hierarchy_scenes`` (two regions, world ``feature_objects``):
 * the lower region (``regions[0]``) learns ``n_objects`` feature objects (2017 protocol);
 * a *scene* places ``grid x grid`` of those objects on a grid; the higher region
   (``regions[1]``) learns each scene: at each grid position its L4 feature is the projection
-  of the lower region's L2/3 code of the object there (:class:`regions.hierarchy.Hierarchy`)
+  of the lower region's L2/3 code of the object there (:class:`regions.network.Network`)
   and its location is the grid position (a random location SDR per position);
 * the lower region's L4 learns apical segments on the scene codes (feedback through L1):
   each object's pairs are sensed again with its code held in L2/3 and the scene's code as
@@ -37,17 +37,16 @@ from scipy import sparse
 from columns.sdr import random_batch
 
 from .builder import ProgressFactory, register_builder
-from .config import Config
+from .config import Config, Params
 from .experiments import FeatureWorldParams
-from .hierarchy import Hierarchy
+from .network import Network, derived_seed
 from .region import Region, flatten_rows_inverse
-from .saccades import region_for_world
 from .worlds.feature_objects import FeatureObjectWorld
 
-__all__ = ["SceneParams", "SceneSet", "build_scene_hierarchy", "learn_objects_alone", "learn_scenes", "recognise_scene", "run_hierarchy_scenes"]
+__all__ = ["SceneParams", "SceneSet", "scene_regions", "learn_objects_alone", "learn_scenes", "recognise_scene", "run_hierarchy_scenes"]
 
 
-class SceneParams(BaseModel):
+class SceneParams(Params):
     """``experiment.params`` of ``hierarchy_scenes``."""
 
     model_config = ConfigDict(extra="forbid")
@@ -106,7 +105,7 @@ def learn_objects_alone(region: Region, world: FeatureObjectWorld, repeats: int,
     return codes
 
 
-def learn_scenes(h: Hierarchy, lower: str, higher: str, world: FeatureObjectWorld, scenes: SceneSet,
+def learn_scenes(h: Network, lower: str, higher: str, world: FeatureObjectWorld, scenes: SceneSet,
                  codes: list, repeats: int = 3) -> list:
     """The higher region learns each scene; then the lower L4 learns apical feedback from it."""
     lo, hi = h.regions[lower], h.regions[higher]
@@ -132,7 +131,7 @@ def _recognised(region: Region, code: sparse.csr_array, threshold: int, max_acti
     return bool(np.all(ov >= threshold) and np.all(region.L23.counts_per_column() <= max_active))
 
 
-def recognise_scene(h: Hierarchy, lower: str, higher: str, world: FeatureObjectWorld, scenes: SceneSet,
+def recognise_scene(h: Network, lower: str, higher: str, world: FeatureObjectWorld, scenes: SceneSet,
                     scene: int, codes: list, scene_code: sparse.csr_array, *, feedback: bool,
                     max_sensations: int, rng: np.random.Generator, threshold: int = 30,
                     max_active: int = 60, feature_noise: float = 0.0,
@@ -164,52 +163,43 @@ def recognise_scene(h: Hierarchy, lower: str, higher: str, world: FeatureObjectW
     return sens, scene_ok
 
 
-def build_scene_hierarchy(config: Config, seed: int) -> tuple[Hierarchy, FeatureObjectWorld, str, str]:
-    """The two regions of a ``hierarchy_scenes`` config, its feature-object world and region names."""
-    from .builder import build
-
+def scene_regions(net: Network) -> tuple[str, str]:
+    """The (lower, higher) region names of a ``hierarchy_scenes`` network; errors say what is missing."""
+    config = net.config
     if len(config.regions) != 2:
         raise ValueError(f"hierarchy_scenes needs exactly 2 regions, got {len(config.regions)}")
     if config.world.kind != "feature_objects":
         raise ValueError(f"hierarchy_scenes needs world.kind 'feature_objects', got {config.world.kind!r}")
-    net = build(config)
-    wp = FeatureWorldParams.model_validate(config.world.params)
     lower, higher = config.regions[0].name, config.regions[1].name
-    e = config.experiment
-    world = FeatureObjectWorld(e.n_objects, e.n_features, e.n_locations, e.features_per_object,
-                               feature_size=config.regions[0].column.L4.minicolumns,
-                               feature_active=wp.feature_active, location_size=wp.location_size,
-                               location_active=wp.location_active, seed=seed)
-    has_feedback = any(c.kind == "feedback" and c.source == higher and c.target == lower for c in config.connections)
-    hi = region_for_world(config, net.lateral[higher], wp.location_size, seed, index=1)
-    lo = region_for_world(config, net.lateral[lower], wp.location_size, seed, index=0,
-                          apical_size=hi.L23.n_cells if has_feedback else None)
-    h = Hierarchy({lower: lo, higher: hi}, config.connections, feature_active=wp.feature_active, seed=seed)
-    if lower not in [p for p in h.graph.predecessors(higher)]:
+    if lower not in net.feedforward_graph.predecessors(higher):
         raise ValueError(f"hierarchy_scenes needs a feedforward connection {lower} -> {higher}")
-    return h, world, lower, higher
+    return lower, higher
 
 
-@register_builder("hierarchy_scenes", "experiment", params=SceneParams)
-def run_hierarchy_scenes(config: Config, *, seed: int, progress: ProgressFactory, trial: int) -> dict[str, Any]:
-    """Learn objects and scenes; recognise scenes with feedback on and off."""
+@register_builder("hierarchy_scenes", "experiment", params=SceneParams, protocol=True)
+def run_hierarchy_scenes(net: Network, *, progress: ProgressFactory, trial: int) -> dict[str, Any]:
+    """Learn objects and scenes in ``net``; recognise scenes with feedback on and off."""
+    config = net.config
     p = SceneParams.model_validate(config.experiment.params)
-    seed = int(seed) % (2**31)
-    h, world, lower, higher = build_scene_hierarchy(config, seed)
+    lower, higher = scene_regions(net)
+    h, world = net, net.world
     lo = h.regions[lower]
     scenes = SceneSet(p.n_scenes, p.grid, world.n_objects, world.location_size,
-                      int(world.location_sdrs[0].nnz), seed=seed + 1)
+                      int(world.location_sdrs[0].nnz), seed=derived_seed(net.build_seed, 4))
     t0 = time.perf_counter()
     no_apical = np.zeros(0, dtype=np.int64) if h.feedback_sources[lower] else None
     codes = learn_objects_alone(lo, world, p.learn_repeats, no_apical)
     scene_codes = learn_scenes(h, lower, higher, world, scenes, codes, p.learn_repeats)
+    net.memory.update({"object_codes": np.stack([c.toarray() for c in codes]),
+                       "scene_codes": np.stack([c.toarray() for c in scene_codes]),
+                       "scene_objects": scenes.objects})
     t_learn = time.perf_counter() - t0
     n_test = p.n_scenes if p.test_scenes == 0 else min(p.test_scenes, p.n_scenes)
     results: dict[str, dict[str, np.ndarray]] = {}
     modes = [("feedback on", True), ("feedback off", False)] if h.feedback_sources[lower] else [("feedback off", False)]
     t0 = time.perf_counter()
     for label, fb in modes:
-        rng = np.random.default_rng(seed + 7)
+        rng = np.random.default_rng(derived_seed(net.build_seed, 5))
         sens, ok = zip(*[recognise_scene(h, lower, higher, world, scenes, s, codes, scene_codes[s], feedback=fb,
                                          max_sensations=config.experiment.max_sensations, rng=rng,
                                          threshold=p.overlap_threshold, max_active=p.max_active,

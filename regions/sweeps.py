@@ -87,7 +87,7 @@ from scipy import optimize, sparse, stats
 
 from . import dynamics as dyn
 from .builder import ProgressFactory, build, register_builder
-from .config import Config
+from .config import Config, Params
 from .parallel import run_trials, trial_seeds
 from .region import lateral_adjacency
 
@@ -612,7 +612,7 @@ def cluster_statistics(run: CascadeRun) -> dict[str, float]:
 
 
 # ------------------------------------------------------------------------------ experiment
-class CriticalSweepParams(BaseModel):
+class CriticalSweepParams(Params):
     """``experiment.params`` of ``critical_sweep``.
 
     The coupling knob is ``connected_probability`` (sweep it with ``experiment.sweep.parameter:

@@ -6,8 +6,8 @@ import pytest
 import regions.scenes  # noqa: F401  (registers hierarchy_scenes)
 from regions.builder import build
 from regions.config import load_config
-from regions.hierarchy import FeedforwardProjection, Hierarchy
-from regions.region import Region
+from regions.config import ConfigError, config_from_dict
+from regions.network import FeedforwardProjection
 
 
 def test_projection_is_fixed_sparse_and_keeps_similarity():
@@ -27,20 +27,47 @@ def test_projection_is_fixed_sparse_and_keeps_similarity():
         proj(np.array([5000]))
 
 
-def test_hierarchy_order_validation_and_apical_tiling():
-    lo = Region(2, apical_size=4096, seed=0)
-    hi = Region(1, seed=1)
-    h = Hierarchy({"S1": lo, "S2": hi}, [("feedforward", "S1", "S2"), ("feedback", "S2", "S1")])
-    assert h.order == ["S1", "S2"]
+def _two_regions(connections):
+    return {
+        "regions": [{"name": "S2", "columns": 1}, {"name": "S1", "columns": 2}],
+        "connections": connections,
+    }
+
+
+def test_network_order_validation_and_apical_tiling():
+    net = build(config_from_dict(_two_regions([
+        {"kind": "feedforward", "source": "S1", "target": "S2"},
+        {"kind": "feedback", "source": "S2", "target": "S1"},
+    ])))
+    assert net.order == ["S1", "S2"]          # topological, not the listing order
+    lo, hi = net.regions["S1"], net.regions["S2"]
+    assert lo.apical_size == hi.L23.n_cells == 4096
     hi.L23.active_cells = np.array([3, 7], dtype=np.int32)
-    assert h.apical_input("S1").tolist() == [3, 7, 4096 + 3, 4096 + 7]
-    assert h.apical_input("S1", enabled=False).size == 0
-    with pytest.raises(ValueError, match="apical_size"):
-        Hierarchy({"S1": Region(1, apical_size=100, seed=0), "S2": hi}, [("feedback", "S2", "S1")])
-    with pytest.raises(ValueError, match="cycle"):
-        Hierarchy({"S1": Region(1, seed=0), "S2": hi}, [("feedforward", "S1", "S2"), ("feedforward", "S2", "S1")])
-    with pytest.raises(ValueError, match="unknown region"):
-        Hierarchy({"S1": lo}, [("feedforward", "S1", "V9")])
+    assert net.apical_input("S1").tolist() == [3, 7, 4096 + 3, 4096 + 7]
+    assert net.apical_input("S1", enabled=False).size == 0
+    assert net.apical_input("S2") is None     # no feedback source: its own L2/3
+    with pytest.raises(ConfigError, match="cycle"):
+        config_from_dict(_two_regions([{"kind": "feedforward", "source": "S1", "target": "S2"},
+                                       {"kind": "feedforward", "source": "S2", "target": "S1"}]))
+    with pytest.raises(ConfigError, match="undefined region 'V9'"):
+        config_from_dict(_two_regions([{"kind": "feedforward", "source": "S1", "target": "V9"}]))
+    with pytest.raises(ValueError, match="no region 'V9'"):
+        net.step({"V9": None})
+
+
+def test_run_leaves_the_learned_network_in_net(tmp_path):
+    net = build(load_config("configs/hierarchy.yaml", [
+        "experiment.n_objects=4", "experiment.params.n_scenes=2", "experiment.max_sensations=4",
+    ]))
+    assert net.n_synapses == 0
+    net.run()
+    assert net.n_synapses > 0 and net.learned
+    net.save(tmp_path / "m.npz")
+    from regions import load
+
+    again = load(tmp_path / "m.npz")
+    assert again.n_synapses == net.n_synapses
+    assert np.array_equal(again.memory["scene_codes"], net.memory["scene_codes"])
 
 
 def test_feedback_from_the_scene_region_speeds_the_lower_region():

@@ -186,4 +186,4 @@ def test_network_save_and_load_keep_the_config(tmp_path):
     build(cfg).save(path, meta={"note": "untrained"})
     net = load_network(path)
     assert net.config == cfg and net.seed == 9
-    assert load_state(path)[2] == {"seed": 9, "note": "untrained"}
+    assert load_state(path)[2] == {"seed": 9, "trial_seed": net.trial_seed, "note": "untrained"}

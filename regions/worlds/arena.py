@@ -18,6 +18,8 @@ from pydantic.types import NonNegativeFloat, PositiveFloat, PositiveInt
 
 from columns.sdr import random_batch
 
+from ..config import Params
+
 from .sensors import SensorNoise
 
 __all__ = ["ArenaWorld", "ArenaWorldParams", "build_arena_world"]
@@ -106,7 +108,7 @@ class ArenaWorld:
         return np.array(path)
 
 
-class ArenaWorldParams(BaseModel):
+class ArenaWorldParams(Params):
     """``world.params`` of the ``arena`` world."""
 
     model_config = ConfigDict(extra="forbid")

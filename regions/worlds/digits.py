@@ -31,6 +31,7 @@ from scipy import sparse
 
 from columns.sdr import CoordinateEncoder
 
+from ..config import Params
 from .sensors import Habituation, SensorNoise
 
 __all__ = ["DigitSaccadeWorld", "DigitWorldParams", "load_digit_images", "sensor_offsets", "split_digits",
@@ -279,7 +280,7 @@ def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator, iterations: in
 
 
 # ------------------------------------------------------------------------- config builder
-class DigitWorldParams(BaseModel):
+class DigitWorldParams(Params):
     """``world.params`` of the ``digits`` world."""
 
     model_config = ConfigDict(extra="forbid")
