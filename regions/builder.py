@@ -55,6 +55,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from regions.network import Network
 
 __all__ = [
+    "Uses",
     "CATEGORIES",
     "PLUGIN_MODULES",
     "BuilderNotFoundError",
@@ -97,6 +98,41 @@ class BuilderNotFoundError(LookupError):
 
 
 @dataclass(frozen=True)
+class Uses:
+    """What an experiment reads of a config beyond its own ``params``; validation refuses the rest.
+
+    Attributes
+    ----------
+    layers : the column layers the experiment drives (a listed layer outside them is refused).
+    required : the layers every column must list for it.
+    worlds : the world kinds it runs in.
+    l6_kinds : the L6 kinds it can run.
+    regions : (min, max) number of regions.
+    keys : optional keys it reads: ``connections``, ``recording``, ``sweep``, ``phases``, and of
+        ``experiment``: ``noise``, ``n_objects``, ``n_features``, ``n_locations``,
+        ``features_per_object``, ``max_sensations``; ``world`` (world.params); ``region`` (the
+        regions at all).
+    """
+
+    layers: frozenset[str] = frozenset({"L6", "L4", "L23", "L1"})
+    required: frozenset[str] = frozenset({"L6", "L4", "L23"})
+    l6_kinds: frozenset[str] = frozenset({"encoder"})
+    worlds: frozenset[str] = frozenset({"feature_objects"})
+    regions: tuple[int, int] = (1, 1)
+    keys: frozenset[str] = frozenset({"n_objects", "n_features", "n_locations", "features_per_object",
+                                      "max_sensations", "noise", "world", "region"})
+
+    def but(self, **changes: Any) -> Uses:
+        """A copy with fields replaced; ``add_keys`` / ``drop_keys`` edit ``keys``."""
+        from dataclasses import replace
+
+        add, drop = set(changes.pop("add_keys", ())), set(changes.pop("drop_keys", ()))
+        out = replace(self, **{k: frozenset(v) if isinstance(v, (set, list, tuple)) and k != "regions" else v
+                               for k, v in changes.items()})
+        return replace(out, keys=frozenset((out.keys | add) - drop))
+
+
+@dataclass(frozen=True)
 class Registration:
     """One registered builder: its kind, category, callable and optional params model."""
 
@@ -105,6 +141,7 @@ class Registration:
     builder: Callable[..., Any]
     params_model: type[BaseModel] | None = None
     protocol: bool = False
+    uses: Uses | None = None
 
 
 _REGISTRY: dict[str, dict[str, Registration]] = {c: {} for c in CATEGORIES}
@@ -121,7 +158,8 @@ def _check_category(category: str) -> None:
 
 
 def register_builder(
-    kind: str, category: str, *, params: type[BaseModel] | None = None, protocol: bool = False
+    kind: str, category: str, *, params: type[BaseModel] | None = None, protocol: bool = False,
+    uses: Uses | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator registering ``fn`` as the builder of ``kind`` in ``category``.
 
@@ -133,6 +171,8 @@ def register_builder(
     protocol : (category ``experiment``) the runner is a protocol over the network:
         ``run(net: Network, *, progress, trial) -> dict``; it learns into ``net`` and measures,
         building nothing of its own.
+    uses : (category ``experiment``) what the runner reads of the config (:class:`Uses`);
+        ``cortical validate`` refuses every other key.  Default: :class:`Uses()`.
 
     Registering a different function under a taken (category, kind) is a ``ValueError``;
     re-registering the same qualified function (a module reload) replaces it.
@@ -157,7 +197,8 @@ def register_builder(
             raise ValueError(
                 f"{category} kind {kind!r} is already registered by {_qualname(old.builder)}"
             )
-        _REGISTRY[category][kind] = Registration(kind, category, fn, params, bool(protocol))
+        _REGISTRY[category][kind] = Registration(kind, category, fn, params, bool(protocol),
+                                                  uses if uses is not None else (Uses() if category == "experiment" else None))
         return fn
 
     return decorator
@@ -503,7 +544,8 @@ class KernelBenchmarkParams(Params):
     silent_factors: list[PositiveInt] = Field(default_factory=lambda: [1, 2])
 
 
-@register_builder("kernel_benchmark", "experiment", params=KernelBenchmarkParams)
+@register_builder("kernel_benchmark", "experiment", params=KernelBenchmarkParams,
+                  uses=Uses(keys=frozenset(), worlds=frozenset()))
 def run_kernel_benchmark(
     config: Config, *, seed: int, progress: ProgressFactory, trial: int
 ) -> dict[str, Any]:

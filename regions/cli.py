@@ -256,8 +256,8 @@ def estimate_budget(cfg: Any, lateral_degree: dict[str, float] | None = None) ->
     winner cells grows one segment of ``sample_size`` synapses per pair; L1 (only with incoming
     feedback): the same with the L1 sample size; L2/3 proximal: ``sdr_size`` cells x
     ``proximal.sample_size`` synapses per pair; L2/3 distal: one internal segment per object cell
-    plus one per lateral neighbour (mean degree), ``distal.sample_size`` synapses each; L6: one
-    anchor segment per module per pair.  Synapses cost 12 bytes, segments 12, cells 2.
+    plus one per lateral neighbour (mean degree), ``distal.sample_size`` synapses each; L6 (grid
+    modules): one anchor segment per module per pair.  Only the layers a column lists are counted.  Synapses cost 12 bytes, segments 12, cells 2.
     """
     exp = cfg.experiment
     pairs = exp.n_objects * exp.features_per_object
@@ -267,7 +267,7 @@ def estimate_budget(cfg: Any, lateral_degree: dict[str, float] | None = None) ->
         col = region.column
         k = region.columns
         degree = (lateral_degree or {}).get(region.name, k - 1)
-        l4, l23, l6, l1 = col.L4, col.L23, col.L6, col.L1
+        l4, l23, l6 = col.L4, col.L23, col.L6
         layers = {
             "L4": (l4.cells, 2 * pairs * l4.active_minicolumns, 2 * pairs * l4.active_minicolumns * l4.sample_size),
             "L23": (
@@ -279,11 +279,15 @@ def estimate_budget(cfg: Any, lateral_degree: dict[str, float] | None = None) ->
             "L6": (l6.cells, pairs * l6.modules, pairs * l6.modules * l6.anchor_sample_size),
             "L1": (
                 0,
-                pairs * l4.active_minicolumns if region.name in fed_back and l1.enabled else 0,
-                pairs * l4.active_minicolumns * l1.sample_size if region.name in fed_back and l1.enabled else 0,
+                pairs * l4.active_minicolumns if region.name in fed_back else 0,
+                pairs * l4.active_minicolumns * l4.sample_size if region.name in fed_back else 0,
             ),
         }
+        if "L6" in col.layers and l6.kind == "encoder":
+            layers["L6"] = (0, 0, 0)  # the world's location SDR: no cells or synapses of its own
         for layer, (cells, segments, synapses) in layers.items():
+            if layer not in col.layers:
+                continue  # not built, not budgeted
             rows.append(
                 {
                     "region": region.name,
@@ -307,8 +311,13 @@ def _human_bytes(n: float) -> str:
 
 
 def describe_config(cfg: Any, source: str = "") -> str:
-    """A human-readable description: regions, layers, connections, lateral graphs, budget."""
+    """A human-readable description: regions, layers, connections, lateral graphs, budget.
+
+    Only the layers each column lists appear (and are budgeted): what will be built.
+    """
     import networkx as nx
+
+    from regions.config import column_wiring
 
     from regions.builder import build
 
@@ -350,11 +359,14 @@ def describe_config(cfg: Any, source: str = "") -> str:
                    f"{l23.proximal.sample_size}, distal {l23.distal.threshold}/{l23.distal.sample_size}, "
                    f"inertia {l23.inertia:g}, settle <= {l23.settle_max_iterations}"),
             ("L6", l6.cells, f"{l6.modules} grid modules x {l6.cells_per_axis}x{l6.cells_per_axis} cells, "
-                  f"scale {l6.scale:g}, anchoring threshold {l6.anchoring_threshold}"),
+                  f"scale {l6.scale:g}, anchoring threshold {l6.anchoring_threshold}")
+            if l6.kind == "grid_modules" else ("L6", None, "location encoder: the world's location SDR -> L4 basal"),
             ("L5", None, f"policy {col.L5.policy}"),
-            ("L1", None, f"apical feedback {'on' if col.L1.enabled else 'off'}, threshold "
-                  f"{col.L1.threshold}/{col.L1.sample_size}"),
+            ("L1", None, f"apical feedback {'on' if 'L1' in col.layers else 'off'}"),
         ]
+        table = [row for row in table if row[0] in col.layers]
+        lines.append(f"  layers {' '.join(col.layers)}; wiring: "
+                     + ", ".join(f"{a}->{b}" for a, b, _ in column_wiring(col.layers)))
         lines.append(f"  {'layer':<6}{'cells/column':>13}{'cells':>11}  details")
         for name, cells, details in table:
             per = f"{cells:,}" if cells is not None else "-"

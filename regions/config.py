@@ -57,6 +57,9 @@ __all__ = [
     "L6Params",
     "L5Params",
     "L1Params",
+    "CANONICAL_WIRING",
+    "DEFAULT_LAYERS",
+    "column_wiring",
     "LateralSpec",
     "ConnectionSpec",
     "WorldSpec",
@@ -78,6 +81,7 @@ __all__ = [
 
 KeyPath = tuple[str | int, ...]
 LAYER_NAMES: tuple[str, ...] = ("L4", "L23", "L6", "L5", "L1")
+LAYER_ORDER: tuple[str, ...] = ("L6", "L4", "L23", "L1", "L5")
 
 
 # --------------------------------------------------------------------------------------------
@@ -529,14 +533,21 @@ class L23Params(_Spec):
 
 
 class L6Params(_Spec):
-    """L6a location layer: grid-cell modules, 2019 defaults (10 modules of 10 x 10 cells, scale 40).
+    """L6 location layer.  ``kind`` says where a column's location comes from:
 
-    ``scale`` is the grid period in world units (same for every module unless ``scales`` lists one
-    per module); ``orientations_deg`` defaults to ``(i + 0.5) * 60 / modules``; ``bump_sigma``
-    defaults to ``0.18172 * 6 / cells_per_axis``.  Anchor segments grow ``anchor_sample_size``
-    synapses onto L4 and fire at ``anchoring_threshold`` active connected ones.
+    * ``encoder`` (the 2017 protocol): the world supplies each sensation's location SDR
+      (``world.params.location_size`` bits); L6 passes it to L4 basal dendrites.  Takes no other key.
+    * ``grid_modules`` (Lewis et al. 2019): ``modules`` grid-cell modules of ``cells_per_axis``
+      squared cells per column, path-integrating the sensor's movements and anchored to L4.
+
+    For ``grid_modules``: ``scale`` is the grid period in world units (same for every module
+    unless ``scales`` lists one per module); ``orientations_deg`` defaults to
+    ``(i + 0.5) * 60 / modules``; ``bump_sigma`` defaults to ``0.18172 * 6 / cells_per_axis``.
+    Anchor segments grow ``anchor_sample_size`` synapses onto L4 and fire at
+    ``anchoring_threshold`` active connected ones.
     """
 
+    kind: Literal["encoder", "grid_modules"] = "encoder"
     modules: PositiveInt = 10
     cells_per_axis: PositiveInt = 10
     scale: PositiveFloat = 40.0
@@ -555,6 +566,13 @@ class L6Params(_Spec):
     @model_validator(mode="after")
     def _check(self) -> L6Params:
         errors: list[tuple[KeyPath, str]] = []
+        if self.kind == "encoder":
+            for name in sorted(self.model_fields_set - {"kind"}):
+                errors.append(((name,), f"an L6 of kind 'encoder' takes its location from the world and has no "
+                                        f"{name!r}; set kind: grid_modules to use grid-cell modules"))
+            if errors:
+                raise _FieldErrors(errors)
+            return self
         for name in ("scales", "orientations_deg"):
             value = getattr(self, name)
             if value is not None and len(value) != self.modules:
@@ -582,23 +600,50 @@ class L5Params(_Spec):
 
 
 class L1Params(_Spec):
-    """L1 feedback: apical segments on L4 cells driven by a higher region's L2/3."""
+    """L1: the apical input of L4 cells -- the column's own L2/3 (2017), or the L2/3 of higher
+    regions that feed back (``connections`` of kind ``feedback``).  L4's apical segments take
+    ``L4.apical_threshold`` and the L4 permanence rule.  Listing L1 in ``layers`` turns the
+    feedback on; the block has no keys of its own."""
 
-    enabled: bool = True
-    sample_size: PositiveInt = 20
-    threshold: PositiveInt = 13
-    permanence: ApicalPermanence = Field(default_factory=ApicalPermanence)
 
-    @model_validator(mode="after")
-    def _check(self) -> L1Params:
-        if self.threshold > self.sample_size:
-            raise _FieldErrors([(("threshold",), _threshold_msg(self.threshold, self.sample_size))])
-        return self
+#: The canonical wiring among a column's layers: (source, target, pathway).  Only the edges
+#: whose both ends a column lists exist (:func:`column_wiring`).
+CANONICAL_WIRING: tuple[tuple[str, str, str], ...] = (
+    ("L6", "L4", "basal: location context of the sensed feature"),
+    ("L4", "L23", "proximal: feed-forward drive of the object layer"),
+    ("L23", "L23", "lateral distal: votes of neighbouring columns"),
+    ("L23", "L1", "feedback: object hypotheses"),
+    ("L1", "L4", "apical: tie-break among predicted cells"),
+    ("L4", "L6", "anchoring: a sensed feature narrows the location (grid modules)"),
+    ("L23", "L5", "object hypotheses for the next movement"),
+    ("L6", "L5", "the current location for the next movement"),
+)
+
+
+def column_wiring(layers: Iterable[str]) -> list[tuple[str, str, str]]:
+    """The canonical wiring edges present in a column with ``layers``.
+
+    >>> [(a, b) for a, b, _ in column_wiring(["L4", "L23"])]
+    [('L4', 'L23'), ('L23', 'L23')]
+    """
+    have = set(layers)
+    return [(a, b, why) for a, b, why in CANONICAL_WIRING if a in have and b in have]
+
+
+DEFAULT_LAYERS: tuple[str, ...] = ("L6", "L4", "L23", "L1")
 
 
 class ColumnSpec(_Spec):
-    """One column's layers (every column of a region is alike) and its plasticity rule name."""
+    """One column: the ``layers`` it has (every column of a region is alike), their parameters
+    and the plasticity rule name.
 
+    Only the listed layers are built, budgeted and described; a parameter block for a layer that
+    is not listed is an error.  L4 is required (a column senses through it).  The canonical wiring
+    among the listed layers is :data:`CANONICAL_WIRING`.
+    """
+
+    layers: Annotated[list[Literal["L1", "L23", "L4", "L5", "L6"]], Field(min_length=1)] = Field(
+        default_factory=lambda: list(DEFAULT_LAYERS))
     L4: L4Params = Field(default_factory=L4Params)
     L23: L23Params = Field(default_factory=L23Params)
     L6: L6Params = Field(default_factory=L6Params)
@@ -608,7 +653,21 @@ class ColumnSpec(_Spec):
 
     @model_validator(mode="after")
     def _check(self) -> ColumnSpec:
-        if self.L23.proximal.threshold > self.L4.active_minicolumns:
+        errors: list[tuple[KeyPath, str]] = []
+        listed = list(self.layers)
+        for name in sorted({n for n in listed if listed.count(n) > 1}):
+            errors.append((("layers",), f"{name} is listed twice"))
+        for name in ("L1", "L23", "L5", "L6"):
+            if name in self.model_fields_set and name not in listed:
+                errors.append(((name,), f"a {name} block is given but {name} is not in layers {listed}: "
+                                        f"add it to layers or remove the block"))
+        if "L4" not in listed:
+            errors.append((("layers",), f"a column senses through L4: layers {listed} must include L4"))
+        if "L5" in listed and "L23" not in listed:
+            errors.append((("layers",), "L5 chooses movements from L2/3 hypotheses: layers with L5 must include L23"))
+        if errors:
+            raise _FieldErrors(errors)
+        if "L23" in listed and self.L23.proximal.threshold > self.L4.active_minicolumns:
             raise _FieldErrors(
                 [
                     (
@@ -774,7 +833,6 @@ class ExperimentSpec(_Spec):
     trials: PositiveInt = 1
     noise: NoiseSpec = Field(default_factory=NoiseSpec)
     max_sensations: PositiveInt = 20
-    settle_steps: PositiveInt = 3
     sweep: SweepSpec | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
@@ -830,8 +888,20 @@ class Config(_Spec):
 
     # -- convenience ----------------------------------------------------------------------
     def resolved(self) -> dict[str, Any]:
-        """The configuration as a plain JSON/YAML-able dict with every default filled in."""
-        return self.model_dump(mode="json")
+        """The configuration as a plain JSON/YAML-able dict with every default filled in.
+
+        Blocks of layers a column does not list are left out (they are not built), and an L6 of
+        kind ``encoder`` shows only its kind; validating the result gives this config back.
+        """
+        data = self.model_dump(mode="json")
+        for region in data["regions"]:
+            column = region["column"]
+            for name in ("L1", "L23", "L5", "L6"):
+                if name not in column["layers"]:
+                    column.pop(name, None)
+            if "L6" in column and column["L6"]["kind"] == "encoder":
+                column["L6"] = {"kind": "encoder"}
+        return data
 
     def with_values(self, values: Mapping[str, Any]) -> Config:
         """A validated copy with ``{"key.path": value}`` replaced (``ConfigError`` if invalid).
@@ -917,6 +987,12 @@ def _cross_checks(cfg: Config) -> list[tuple[KeyPath, str]]:
         if conn.kind in ("feedback",) and conn.source == conn.target:
             errors.append((("connections", i), f"a region cannot send feedback to itself ({conn.source})"))
 
+    if len(cfg.regions) > 1 and not errors:
+        linked = {c.source for c in cfg.connections} | {c.target for c in cfg.connections}
+        for i, region in enumerate(cfg.regions):
+            if region.name not in linked:
+                errors.append((("regions", i), f"region {region.name!r} is not reached by any connection"))
+
     if not errors:
         import networkx as nx
 
@@ -952,7 +1028,7 @@ def _check_sweep(cfg: Config, sweep: SweepSpec) -> list[tuple[KeyPath, str]]:
         raw = parse_key_path(sweep.parameter)
     except ValueError as exc:
         return [(loc, str(exc))]
-    data = cfg.model_dump(mode="json")
+    data = cfg.resolved()
     path = _normalise_path(data, raw)
     free = any(path[:2] == p for p in (("experiment", "params"), ("world", "params")))
     if path[:2] == ("experiment", "sweep"):
@@ -1345,11 +1421,20 @@ def _errors_to_config_error(
 def _validate_plugin_params(
     cfg: Config, origins: Mapping[KeyPath, Origin], default_source: str | None
 ) -> None:
-    """Validate ``world.params`` / ``experiment.params`` with the registered kinds' models."""
+    """Validate ``world.params`` / ``experiment.params`` with the registered kinds' models, and
+    refuse every key the registered experiment would not read (:class:`regions.builder.Uses`)."""
     from regions import builder
 
     items: list[tuple[KeyPath, str, KeyPath]] = []
+    try:
+        reg = builder.get_registration("experiment", cfg.experiment.kind)
+    except builder.BuilderNotFoundError as exc:
+        items.append((("experiment", "kind"), str(exc), ("experiment", "kind")))
+        raise _errors_to_config_error(items, origins, default_source) from None
+    world_params = dict(cfg.world.params)
     for category, block in (("world", cfg.world), ("experiment", cfg.experiment)):
+        if category == "world" and reg.uses is not None and "world" not in reg.uses.keys:
+            continue  # a world the experiment does not read: its params are refused below
         model = builder.get_params_model(category, block.kind)
         if model is None:
             continue
@@ -1363,6 +1448,61 @@ def _validate_plugin_params(
         block.params = validated.model_dump(mode="json")
     if items:
         raise _errors_to_config_error(items, origins, default_source)
+    items.extend((loc, msg, loc) for loc, msg in _usage_errors(cfg, reg.kind, reg.uses, world_params))
+    if items:
+        raise _errors_to_config_error(items, origins, default_source)
+
+
+def _differs(model: BaseModel, name: str) -> bool:
+    """True when field ``name`` of ``model`` holds something other than its default."""
+    info = type(model).model_fields[name]
+    default = info.get_default(call_default_factory=True)
+    return getattr(model, name) != default
+
+
+def _usage_errors(cfg: Config, kind: str, uses: Any, world_params: Mapping[str, Any]) -> list[tuple[KeyPath, str]]:
+    """Keys ``cfg`` sets (to other than their default) that experiment ``kind`` would not read."""
+    if uses is None:
+        return []
+    errors: list[tuple[KeyPath, str]] = []
+    exp = cfg.experiment
+    if ("world" in uses.keys or _differs(cfg.world, "kind")) and cfg.world.kind not in uses.worlds:
+        errors.append((("world", "kind"), f"experiment {kind!r} runs in world {' or '.join(sorted(uses.worlds))}, "
+                                          f"not {cfg.world.kind!r}"))
+    if "world" not in uses.keys and world_params:
+        errors.append((("world", "params"), f"experiment {kind!r} does not read world.params"))
+    lo, hi = uses.regions
+    if "region" not in uses.keys:
+        if _differs(cfg, "regions"):
+            errors.append((("regions",), f"experiment {kind!r} builds no column region: remove 'regions'"))
+    else:
+        if len(cfg.regions) < lo:
+            errors.append((("regions",), f"experiment {kind!r} needs at least {lo} regions, got {len(cfg.regions)}"))
+        for i, region in enumerate(cfg.regions[hi:], start=hi):
+            errors.append((("regions", i), f"region {region.name!r}: experiment {kind!r} runs "
+                                           f"{'at most ' if hi > lo else ''}{hi} region(s)"))
+        for i, region in enumerate(cfg.regions[:hi]):
+            layers = region.column.layers
+            for name in layers:
+                if name not in uses.layers:
+                    errors.append((("regions", i, "column", "layers"),
+                                   f"experiment {kind!r} does not drive {name} (it drives "
+                                   f"{', '.join(n for n in LAYER_ORDER if n in uses.layers)})"))
+            for name in sorted(uses.required - set(layers)):
+                errors.append((("regions", i, "column", "layers"),
+                               f"experiment {kind!r} needs {name} in every column; layers are {layers}"))
+            if "L6" in layers and region.column.L6.kind not in uses.l6_kinds:
+                errors.append((("regions", i, "column", "L6", "kind"),
+                               f"experiment {kind!r} runs L6 of kind {' or '.join(sorted(uses.l6_kinds))}, "
+                               f"not {region.column.L6.kind!r}"))
+    for key in ("connections", "recording"):
+        if key not in uses.keys and _differs(cfg, key):
+            errors.append(((key,), f"experiment {kind!r} does not use {key}"))
+    for field_name in ("sweep", "phases", "noise", "max_sensations", "n_objects", "n_features", "n_locations",
+                       "features_per_object"):
+        if field_name not in uses.keys and _differs(exp, field_name):
+            errors.append((("experiment", field_name), f"experiment {kind!r} does not use experiment.{field_name}"))
+    return errors
 
 
 def _translate_plugin(

@@ -103,7 +103,7 @@ def build_region(spec: RegionSpec, *, graph: Any, config: Config, seed: int,
         spec.columns,
         world.location_size if world else 2400,
         l4_params(spec), l23_params(spec), graph,
-        apical_feedback=spec.column.L1.enabled, apical_size=apical_size,
+        apical_feedback="L1" in spec.column.layers, apical_size=apical_size,
         settle_max_iterations=spec.column.L23.settle_max_iterations,
         seed=seed,
     )

@@ -32,7 +32,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.types import PositiveFloat, PositiveInt
 
-from .builder import ProgressFactory, register_builder
+from .builder import ProgressFactory, Uses, register_builder
 from .config import Config
 from .dynamics.spikes import analyse_spikes
 from .experiments import learn_objects, touch_objects
@@ -327,7 +327,8 @@ def _fit_value(fit: Any, attr: str) -> float | None:
     return None if fit is None else float(getattr(fit, attr))
 
 
-@register_builder("spiking_network", "experiment", params=SpikingNetworkParams)
+@register_builder("spiking_network", "experiment", params=SpikingNetworkParams,
+                  uses=Uses(keys=frozenset(), worlds=frozenset()))
 def run_spiking_network(config: Config, *, seed: int, progress: ProgressFactory, trial: int) -> dict[str, Any]:
     """Simulate the Izhikevich network; firing rates and avalanche exponents (tau, alpha, m)."""
     from columns.neurons import izhikevich_network, simulate_network

@@ -77,7 +77,7 @@ from columns.kernels import expand_ranges, group_ranks
 from columns.layers.l4 import L4Layer, L4Params
 from columns.layers.l6 import L6Layer, L6Params, SynapseSets, rows_to_csr
 
-from .builder import ProgressFactory, register_builder
+from .builder import ProgressFactory, Uses, register_builder
 from .config import Config, Params, WorldSpec
 from .experiments import l4_params
 from .worlds.grid_objects import GridObjectWorld
@@ -1171,7 +1171,10 @@ def network_from_config(config: Config, seed: int, lateral: Any = None) -> Locat
                                  vote_threshold=p.vote_threshold, seed=seed)
 
 
-@register_builder("grid_objects", "experiment", params=GridObjectsParams)
+@register_builder("grid_objects", "experiment", params=GridObjectsParams, uses=Uses(
+    layers=frozenset({"L6", "L4", "L23"}), required=frozenset({"L6", "L4"}), l6_kinds=frozenset({"grid_modules"}),
+    worlds=frozenset({"grid_objects"}),
+    keys=frozenset({"n_objects", "n_features", "features_per_object", "world", "region"})))
 def run_grid_objects(config: Config, *, seed: int, progress: ProgressFactory, trial: int) -> dict[str, Any]:
     """Learn and recognise grid objects (2019 protocol); optionally search the capacity."""
     from .builder import build

@@ -44,7 +44,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.types import NonNegativeFloat, PositiveFloat, PositiveInt
 from scipy.stats import spearmanr
 
-from .builder import ProgressFactory, register_builder
+from .builder import ProgressFactory, Uses, register_builder
 from .config import Config, Params
 from .entorhinal import CoordinateFrame, PlaceCells
 from .hippocampus import EpisodicMemory, Replay
@@ -543,7 +543,8 @@ def run_navigation_from_config(config: Config, *, seed: int) -> NavigationResult
     return run_navigation(world, params, np.random.default_rng(seed))
 
 
-@register_builder("arena_navigation", "experiment", params=ArenaNavigationParams)
+@register_builder("arena_navigation", "experiment", params=ArenaNavigationParams,
+                  uses=Uses(keys=frozenset({"world"}), worlds=frozenset({"arena"})))
 def run_arena_navigation(config: Config, *, seed: int, progress: ProgressFactory, trial: int) -> dict[str, Any]:
     """Path integration, place cells, landmarks and replay in the config's ``arena`` world.
 

@@ -27,7 +27,7 @@ from pydantic.types import NonNegativeFloat, PositiveInt
 
 from columns.layers.l5 import L5Layer, L5Params
 
-from .builder import ProgressFactory, register_builder
+from .builder import ProgressFactory, Uses, register_builder
 from .config import Config, Params
 from .policies import combine_proposals
 from .region import Region
@@ -57,7 +57,7 @@ def region_for_world(config: Config, graph: Any, location_size: int, seed: int, 
 
     spec = config.regions[index]
     return Region(spec.columns, location_size, l4_params(spec), l23_params(spec), graph,
-                  apical_feedback=spec.column.L1.enabled, apical_size=apical_size,
+                  apical_feedback="L1" in spec.column.layers, apical_size=apical_size,
                   settle_max_iterations=spec.column.L23.settle_max_iterations,
                   seed=np.random.default_rng([int(seed) % 2**63, 2, index]))
 
@@ -154,7 +154,9 @@ def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, n_classes: int = 
         n_classes, n_classes + 1)
 
 
-@register_builder("digit_saccades", "experiment", params=DigitSaccadeParams)
+@register_builder("digit_saccades", "experiment", params=DigitSaccadeParams, uses=Uses(
+    layers=frozenset({"L6", "L4", "L23", "L1", "L5"}), required=frozenset({"L6", "L4", "L23", "L5"}),
+    worlds=frozenset({"digits"}), keys=frozenset({"world", "region"})))
 def run_digit_saccades(config: Config, *, seed: int, progress: ProgressFactory, trial: int) -> dict[str, Any]:
     """Learn digit images by saccades and recognise learned, held-out and noisy views."""
     from .builder import build

@@ -36,7 +36,7 @@ from scipy import sparse
 
 from columns.sdr import random_batch
 
-from .builder import ProgressFactory, register_builder
+from .builder import ProgressFactory, Uses, register_builder
 from .config import Config, Params
 from .experiments import FeatureWorldParams
 from .network import Network, derived_seed
@@ -176,7 +176,8 @@ def scene_regions(net: Network) -> tuple[str, str]:
     return lower, higher
 
 
-@register_builder("hierarchy_scenes", "experiment", params=SceneParams, protocol=True)
+@register_builder("hierarchy_scenes", "experiment", params=SceneParams, protocol=True,
+                  uses=Uses(regions=(2, 2)).but(add_keys={"connections"}))
 def run_hierarchy_scenes(net: Network, *, progress: ProgressFactory, trial: int) -> dict[str, Any]:
     """Learn objects and scenes in ``net``; recognise scenes with feedback on and off."""
     config = net.config

@@ -86,7 +86,7 @@ from pydantic.types import PositiveInt
 from scipy import optimize, sparse, stats
 
 from . import dynamics as dyn
-from .builder import ProgressFactory, build, register_builder
+from .builder import ProgressFactory, Uses, build, register_builder
 from .config import Config, Params
 from .parallel import run_trials, trial_seeds
 from .region import lateral_adjacency
@@ -708,7 +708,9 @@ _TABLE_KEYS = ("m_analytic", "m_pooled", "m_MR", "tau", "alpha", "gamma", "prefe
                "truncated_fraction", "m_within", "m_across", "escape_fraction")
 
 
-@register_builder("critical_sweep", "experiment", params=CriticalSweepParams)
+@register_builder("critical_sweep", "experiment", params=CriticalSweepParams,
+                  uses=Uses(keys=frozenset({"region", "sweep"}), worlds=frozenset(),
+                            layers=frozenset({"L6", "L4", "L23", "L1"}), required=frozenset({"L23"})))
 def run_critical_sweep(config: Config, *, seed: int, progress: ProgressFactory, trial: int) -> dict[str, Any]:
     """Sweep the coupling of an excitable region; per value the branching ratio, tau, alpha,
     gamma and the preferred size distribution (one table row each), plus plot series.

@@ -209,7 +209,7 @@ def test_feedforward_cycle(tmp_path):
 
 
 def test_feedback_alone_is_not_a_cycle():
-    cfg = config_from_dict(
+    cfg = Config.model_validate(
         {
             "regions": [{"name": "V1"}, {"name": "V2"}],
             "connections": [
@@ -293,13 +293,14 @@ def test_extends_cycle(tmp_path):
 
 
 def test_overrides_with_indices_and_yaml_values(tmp_path):
-    path = write(tmp_path, "x.yaml", "regions:\n  - name: V1\n  - name: V2\n")
+    path = write(tmp_path, "x.yaml", "regions:\n  - name: V1\n  - name: V2\n"
+                 "connections: [{kind: feedforward, source: V1, target: V2}]\nexperiment: {kind: hierarchy_scenes}\n")
     cfg = load_config(
         path,
-        ["regions[0].columns=4", "regions.1.column.L5.policy=scan", "experiment.noise={feature: 0.25}",
+        ["regions[0].columns=4", "regions.1.column.L23.cells=2048", "experiment.noise={feature: 0.25}",
          "world.params.feature_active=15"],
     )
-    assert cfg.regions[0].columns == 4 and cfg.regions[1].column.L5.policy == "scan"
+    assert cfg.regions[0].columns == 4 and cfg.regions[1].column.L23.cells == 2048
     assert cfg.experiment.noise.feature == 0.25 and cfg.world.params["feature_active"] == 15
     err = error_of(path, ["regions[1].columns=-2"])
     assert str(err) == "--set regions[1].columns=-2: regions[1].columns: must be a positive integer, got -2"
@@ -362,11 +363,12 @@ def test_registered_params_model_validates_config_params(tmp_path, monkeypatch):
     monkeypatch.setitem(builder._REGISTRY["world"], "arena",
                         builder.Registration("arena", "world", lambda *a, **k: None, ArenaParams))
     assert get_params_model("world", "arena") is ArenaParams
-    path = write(tmp_path, "x.yaml", "regions: [{name: V1}]\nworld:\n  kind: arena\n  params:\n    sise: 3\n")
+    path = write(tmp_path, "x.yaml", "experiment: {kind: arena_navigation}\nworld:\n  kind: arena\n  params:\n    sise: 3\n")
     assert str(error_of(path)) == f"{path}:5: world.params: unknown key 'sise' (did you mean 'size'?)"
     cfg = load_config(path, ["world.params={size: 4}"])
     assert cfg.world.params == {"size": 4}
-    assert load_config(write(tmp_path, "y.yaml", "world: {kind: arena}\n")).world.params == {"size": 10}
+    assert load_config(write(tmp_path, "y.yaml", "world: {kind: arena}\nexperiment: {kind: arena_navigation}\n")
+                       ).world.params == {"size": 10}
 
 
 def test_build_makes_graphs_and_hierarchy():
@@ -375,6 +377,7 @@ def test_build_makes_graphs_and_hierarchy():
             "seed": 2,
             "regions": [{"name": "V1", "columns": 5, "lateral": {"topology": "cycle_graph"}}, {"name": "V2"}],
             "connections": [{"kind": "feedforward", "source": "V1", "target": "V2"}],
+            "experiment": {"kind": "hierarchy_scenes"},
         }
     )
     net = build(cfg)
@@ -405,7 +408,12 @@ def test_schema_example_is_valid_and_complete():
     resolved = cfg.resolved()
     resolved["regions"], raw_region = resolved["regions"][0], raw["regions"][0]
     raw = {**raw, "regions": raw_region}
-    assert missing(resolved, raw) == []
+    text = path.read_text()
+    # keys this experiment does not use are documented in comments (a config that set them is refused)
+    undocumented = [k for k in missing(resolved, raw) if f"{k.split('.')[-1]}:" not in text]
+    assert undocumented == []
+    for layer_key in ("modules", "anchoring_threshold", "policy", "recording", "sweep", "phases", "motor"):
+        assert layer_key in text
 
 
 def test_duplicate_keys_merge_keys_and_anchor_holders(tmp_path):
@@ -417,29 +425,31 @@ def test_duplicate_keys_merge_keys_and_anchor_holders(tmp_path):
         "y.yaml",
         """
         x-column: &column
-          L23: {cells: 2048}
-          L5: {policy: scan}
+          L23: {cells: 2048, sdr_size: 30}
         regions:
           - name: V1
             column:
               <<: *column
-              L5: {policy: hypothesis}
+              L23: {cells: 2048, sdr_size: 35}
           - name: V2
             column:
               <<: *column
               L4: {sample_size: -1}
+        connections: [{kind: feedforward, source: V1, target: V2}]
+        experiment: {kind: hierarchy_scenes}
         """,
     )
     err = error_of(path)
-    assert (err.line, err.key_path) == (12, "regions[1].column.L4.sample_size")
+    assert (err.line, err.key_path) == (11, "regions[1].column.L4.sample_size")
     cfg = load_config(path, ["regions[1].column.L4.sample_size=30"])
-    assert cfg.regions[0].column.L23.cells == 2048 and cfg.regions[0].column.L5.policy == "hypothesis"
-    assert cfg.regions[1].column.L5.policy == "scan"
+    assert cfg.regions[0].column.L23.cells == 2048 and cfg.regions[0].column.L23.sdr_size == 35
+    assert cfg.regions[1].column.L23.sdr_size == 30
 
 
 def test_sweep_configs_apply_each_value():
     cfg = config_from_dict(
-        {"regions": [{"name": "V1"}], "experiment": {"sweep": {"parameter": "regions.0.columns", "values": [1, 4]}}}
+        {"regions": [{"name": "V1"}], "experiment": {"kind": "critical_sweep",
+                                                    "sweep": {"parameter": "regions.0.columns", "values": [1, 4]}}}
     )
     points = cfg.sweep_configs()
     assert [(v, c.regions[0].columns, c.experiment.sweep) for v, c in points] == [(1, 1, None), (4, 4, None)]

@@ -31,6 +31,7 @@ def _two_regions(connections):
     return {
         "regions": [{"name": "S2", "columns": 1}, {"name": "S1", "columns": 2}],
         "connections": connections,
+        "experiment": {"kind": "hierarchy_scenes"},
     }
 
 

@@ -259,9 +259,9 @@ def _grid_config(**params: object) -> dict:
             "L4": {"active_minicolumns": 10, "sample_size": 10, "basal_threshold": 8, "min_threshold": 10,
                    "apical_threshold": 8, "reduced_basal_threshold": 8,
                    "permanence": {"initial": 1.0, "connected": 0.5}},
-            "L6": {"anchor_permanence": {"initial": 1.0, "connected": 0.5}}}}],
+            "layers": ["L6", "L4"], "L6": {"kind": "grid_modules", "anchor_permanence": {"initial": 1.0, "connected": 0.5}}}}],
         "world": {"kind": "grid_objects", "params": {"grid_width": 4, "spacing": 20.0}},
-        "experiment": {"kind": "grid_objects", "n_objects": 12, "n_features": 30, "n_locations": 16,
+        "experiment": {"kind": "grid_objects", "n_objects": 12, "n_features": 30,
                        "params": params},
     }
 

@@ -118,10 +118,8 @@ def test_landmark_visits_are_entries_and_leave_the_world_in_place():
 
 
 def test_needs_the_arena_world(tmp_path):
-    config = load_config(small_config(tmp_path)).with_values({"world.kind": "feature_objects",
-                                                              "world.params": {}})
-    with pytest.raises(ConfigError, match="world.kind"):
-        run_navigation_from_config(config, seed=0)
+    with pytest.raises(ConfigError, match="world.kind: experiment 'arena_navigation' runs in world arena"):
+        load_config(small_config(tmp_path)).with_values({"world.kind": "feature_objects", "world.params": {}})
 
 
 def test_bad_params_name_the_key(tmp_path):
