@@ -23,9 +23,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from regions.builder import build  # noqa: E402
 from regions.config import load_config  # noqa: E402
-from regions.scenes import (SceneSet, SceneParams, build_scene_hierarchy, learn_objects_alone,  # noqa: E402
-                            learn_scenes, recognise_scene)
+from regions.scenes import (SceneSet, SceneParams, learn_objects_alone, learn_scenes,  # noqa: E402
+                            recognise_scene, scene_regions)
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "hierarchy.yaml"
 
@@ -41,7 +42,9 @@ def main(argv: list[str] | None = None) -> dict:
     cfg = load_config(CONFIG, overrides)
     p = SceneParams.model_validate(cfg.experiment.params)
     e = cfg.experiment
-    h, world, lower, higher = build_scene_hierarchy(cfg, args.seed)
+    h = build(cfg)                      # the one network: both regions, their connections, the world
+    world = h.world
+    lower, higher = scene_regions(h)
     scenes = SceneSet(p.n_scenes, p.grid, world.n_objects, world.location_size, 20, seed=args.seed + 1)
     codes = learn_objects_alone(h.regions[lower], world, p.learn_repeats, np.zeros(0, dtype=np.int64))
     scene_codes = learn_scenes(h, lower, higher, world, scenes, codes, p.learn_repeats)

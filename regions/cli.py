@@ -98,6 +98,12 @@ def _make_parser() -> argparse.ArgumentParser:
         help="run trials on a Dask scheduler (address, or 'local'); needs the 'dask' extra",
     )
     run_opts.add_argument("--quiet", action="store_true", help="no progress bars, no report table")
+    run_opts.add_argument("--save", metavar="PATH", help="write the trained network (trial 0) to PATH (.npz)")
+    run_opts.add_argument(
+        "--load", metavar="PATH",
+        help="run on a trained network saved with --save: evaluates it without learning (experiment.phases "
+             "[test]; --set 'experiment.phases=[train, test]' continues learning)",
+    )
 
     parser = _Parser(
         prog="cortical",
@@ -446,8 +452,22 @@ def _cmd_run(args: argparse.Namespace, require_kind: str | None = None) -> int:
         # runners that draw their own figures read output.plot / output.dir
         cfg = cfg.with_values({"output.plot": plot, "output.dir": str(out)})
     progress = ProgressFactory.auto(quiet=args.quiet)
-    net = build(cfg)
+    save = getattr(args, "save", None)
+    load = getattr(args, "load", None)
+    reg = _registration(cfg)
+    if (save or load) and not reg.protocol:
+        raise UsageError(f"experiment {cfg.experiment.kind!r} does not learn into the network yet, so it "
+                         f"cannot be saved or loaded (--save / --load)")
+    if save:
+        _check_writable_file(save, "--save")
+    if load:
+        net = _load_trained(load, cfg, args)
+        cfg = net.config
+    else:
+        net = build(cfg)
     results = net.run(workers=args.workers, scheduler=args.scheduler, progress=progress)
+    if save:
+        net.save(save, meta={"experiment": cfg.experiment.kind})
 
     from regions.parallel import trial_seeds
 
@@ -459,6 +479,46 @@ def _cmd_run(args: argparse.Namespace, require_kind: str | None = None) -> int:
         print(format_report(cfg, results))
         print(f"results: {', '.join(str(f) for f in files)}")
     return EXIT_OK
+
+
+def _registration(cfg: Any) -> Any:
+    from regions.builder import get_registration
+
+    return get_registration("experiment", cfg.experiment.kind)
+
+
+def _check_writable_file(path: str, flag: str) -> None:
+    """Refuse, before any work, a file path that cannot be written."""
+    import os
+
+    target = Path(path)
+    parent = target.parent if str(target.parent) else Path(".")
+    if target.is_dir():
+        raise UsageError(f"{flag} {path}: is a directory, not a file")
+    if not parent.is_dir():
+        raise UsageError(f"{flag} {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise UsageError(f"{flag} {path}: directory {parent} is not writable")
+
+
+def _load_trained(path: str, cfg: Any, args: argparse.Namespace) -> Any:
+    """The trained network at ``path``, set to run ``cfg``'s experiment (phases [test] unless set)."""
+    from regions.builder import load_network
+    from regions.persist import CheckpointError
+
+    try:
+        net = load_network(path)
+    except (CheckpointError, OSError) as exc:
+        raise UsageError(f"--load {path}: {exc}") from None
+    saved, wanted = net.config.resolved(), cfg.resolved()
+    for key in ("seed", "regions", "connections", "world"):
+        if saved[key] != wanted[key]:
+            raise UsageError(f"--load {path}: the saved network's {key} differ from the config's; run the "
+                             f"config it was trained with (its resolved config is stored in the file)")
+    if not any(o.split("=", 1)[0].strip() == "experiment.phases" for o in args.overrides or []):
+        cfg = cfg.with_values({"experiment.phases": ["test"]})
+    net.config = cfg
+    return net
 
 
 def _scalars(metrics: dict[str, Any]) -> dict[str, Any]:

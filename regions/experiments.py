@@ -29,9 +29,10 @@ from pydantic.types import NonNegativeInt, PositiveInt
 from columns.layers.l23 import L23Params
 from columns.layers.l4 import L4Params
 
-from .builder import ProgressFactory, register_builder
+from .builder import ProgressFactory, Uses, register_builder
 from .config import Config, RegionSpec, WorldSpec
 from .consensus import summarise
+from .network import Network, recall_codes, store_codes
 from .region import Region, flatten_rows_inverse
 from .worlds.feature_objects import FeatureObjectWorld
 
@@ -293,21 +294,35 @@ def _finite_mean(x: np.ndarray) -> float | None:
     return float(np.mean(x[finite])) if finite.any() else None
 
 
-@register_builder("touch_objects", "experiment", params=TouchObjectsParams)
-def run_touch_objects(config: Config, *, seed: int, progress: ProgressFactory, trial: int) -> dict[str, Any]:
-    """Learn and recognise feature objects (2017 protocol); a JSON-able metrics dict."""
-    from .builder import build
+@register_builder("touch_objects", "experiment", params=TouchObjectsParams, protocol=True,
+                  uses=Uses().but(add_keys={"phases"}))
+def run_touch_objects(net: Network, *, progress: ProgressFactory, trial: int) -> dict[str, Any]:
+    """Learn feature objects into ``net`` and recognise them by touch (2017 protocol).
 
+    ``experiment.phases``: ``train`` learns the objects (their L2/3 codes are remembered in
+    ``net.memory``); ``test`` touches them.  ``[test]`` alone evaluates a trained network (loaded
+    with ``cortical run --load``) without a learning step.
+    """
+    config = net.config
     p = TouchObjectsParams.model_validate(config.experiment.params)
     e = config.experiment
-    net = build(config.with_values({"seed": int(seed) % (2**31)}))
-    region: Region = next(iter(net.regions.values()))
+    region: Region = net.regions[config.regions[0].name]
     world: FeatureObjectWorld = net.world
-    rng = np.random.default_rng(seed)
+    rng = net.rng
     objects = np.arange(e.n_objects)
     t0 = time.perf_counter()
-    codes, learn_stats = learn_objects(region, world, objects, p.learn_repeats, progress)
+    if "train" in e.phases:
+        codes, learn_stats = learn_objects(region, world, objects, p.learn_repeats, progress)
+        store_codes(net, "object_codes", codes)
+    else:
+        codes = recall_codes(net, "object_codes")
+        if len(codes) < e.n_objects:
+            raise ValueError(f"the loaded network learned {len(codes)} objects; experiment.n_objects is {e.n_objects}")
+        learn_stats = {"l4_active_first_exposure": 0.0, "l4_active_bursting_exposure": 0.0}
     t_learn = time.perf_counter() - t0
+    if "test" not in e.phases:
+        return {"columns": region.n_columns, "objects": int(e.n_objects), "learn_time_s": t_learn,
+                "synapses": int(region.n_synapses), "bytes": int(region.nbytes), **learn_stats}
     n_test = e.n_objects if p.test_objects == 0 else min(p.test_objects, e.n_objects)
     test = objects[:n_test]
     res = touch_objects(

@@ -42,7 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .config import Config
     from .region import Region, SensationResult
 
-__all__ = ["FeedforwardProjection", "Network", "derived_seed"]
+__all__ = ["FeedforwardProjection", "Network", "derived_seed", "recall_codes", "store_codes"]
 
 
 def derived_seed(seed: int, *key: int) -> int:
@@ -359,3 +359,29 @@ class Network:
     def __repr__(self) -> str:
         regions = ", ".join(f"{r.name}[{r.columns}]" for r in self.config.regions)
         return f"Network({regions}; world={self.config.world.kind}; experiment={self.config.experiment.kind})"
+
+
+def store_codes(net: Network, name: str, codes: list[sparse.csr_array]) -> None:
+    """Remember per-item codes (one CSR ``(columns, cells)`` per item) in ``net.memory[name.*]``."""
+    if not codes:
+        return
+    shape = codes[0].shape
+    net.memory[f"{name}.indptr"] = np.concatenate(
+        [[0], np.cumsum(np.concatenate([np.diff(c.indptr) for c in codes]))]).astype(np.int64)
+    net.memory[f"{name}.indices"] = np.concatenate([c.indices for c in codes]).astype(np.int32)
+    net.memory[f"{name}.shape"] = np.array([len(codes), *shape], dtype=np.int64)
+
+
+def recall_codes(net: Network, name: str) -> list[sparse.csr_array]:
+    """The codes :func:`store_codes` remembered (``ValueError`` naming the cure when there are none)."""
+    if f"{name}.shape" not in net.memory:
+        raise ValueError(f"this network has not learned {name!r}: run with phases [train, test], "
+                         "or load a trained model (cortical run --load PATH)")
+    n, rows, cols = (int(v) for v in net.memory[f"{name}.shape"])
+    indptr, indices = net.memory[f"{name}.indptr"], net.memory[f"{name}.indices"]
+    out = []
+    for i in range(n):
+        ptr = indptr[i * rows:(i + 1) * rows + 1]
+        out.append(sparse.csr_array((np.ones(int(ptr[-1] - ptr[0]), dtype=bool), indices[ptr[0]:ptr[-1]],
+                                     ptr - ptr[0]), shape=(rows, cols)))
+    return out
