@@ -30,7 +30,7 @@ from columns.layers.l23 import L23Params
 from columns.layers.l4 import L4Params
 
 from .builder import ProgressFactory, Uses, register_builder
-from .config import Config, RegionSpec, WorldSpec
+from .config import Config, Params, RegionSpec, WorldSpec
 from .consensus import summarise
 from .network import Network, recall_codes, store_codes
 from .region import Region, flatten_rows_inverse
@@ -81,12 +81,15 @@ def l23_params(spec: RegionSpec) -> L23Params:
     )
 
 
-class FeatureWorldParams(BaseModel):
-    """``world.params`` of the ``feature_objects`` world (pool sizes come from ``experiment``)."""
+class FeatureWorldParams(Params):
+    """``world.params`` of the ``feature_objects`` world.
+
+    Pool sizes come from ``experiment``; a feature SDR has the sensing column's L4 size
+    (``L4.minicolumns`` bits, ``L4.active_minicolumns`` active: one source of truth for both).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    feature_active: PositiveInt = 20
     location_size: PositiveInt = 2400
     location_active: PositiveInt = 20
 
@@ -99,6 +102,9 @@ def build_region(spec: RegionSpec, *, graph: Any, config: Config, seed: int,
     ``apical_size``: L4 apical input bits per column when a higher region feeds back (None: the
     column's own L2/3).
     """
+    if "L6" in spec.column.layers and spec.column.L6.kind != "encoder":
+        raise ValueError(f"region {spec.name!r}: this region builder takes its location from the world "
+                         f"(L6 kind encoder), not {spec.column.L6.kind!r}")
     world = FeatureWorldParams.model_validate(config.world.params) if config.world.kind == "feature_objects" else None
     region = Region(
         spec.columns,
@@ -134,19 +140,15 @@ def build_feature_world(spec: WorldSpec, *, config: Config, seed: int) -> Featur
     p = FeatureWorldParams.model_validate(spec.params)
     e = config.experiment
     l4 = config.regions[0].column.L4
-    if p.feature_active > l4.minicolumns:
-        raise ValueError(
-            f"world.params.feature_active ({p.feature_active}) exceeds L4 minicolumns ({l4.minicolumns})"
-        )
     return FeatureObjectWorld(
         e.n_objects, e.n_features, e.n_locations, e.features_per_object,
-        feature_size=l4.minicolumns, feature_active=p.feature_active,
+        feature_size=l4.minicolumns, feature_active=l4.active_minicolumns,
         location_size=p.location_size, location_active=p.location_active, seed=seed,
     )
 
 
 # ---------------------------------------------------------------------------- protocol
-class TouchObjectsParams(BaseModel):
+class TouchObjectsParams(Params):
     """``experiment.params`` of ``touch_objects``."""
 
     model_config = ConfigDict(extra="forbid")

@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.types import PositiveFloat, PositiveInt
 
 from .builder import ProgressFactory, Uses, register_builder
-from .config import Config
+from .config import Config, Params
 from .dynamics.spikes import analyse_spikes
 from .experiments import learn_objects, touch_objects
 from .region import Region
@@ -213,7 +213,7 @@ def mlp_sequential(
 
 
 # ------------------------------------------------------------------- continual learning
-class ContinualLearningParams(BaseModel):
+class ContinualLearningParams(Params):
     """``experiment.params`` of ``continual_learning``.
 
     ``experiment.n_objects`` must be at least ``stages * objects_per_stage + novel_objects`` (the
@@ -311,7 +311,7 @@ def run_continual_learning(config: Config, *, seed: int, progress: ProgressFacto
 
 
 # --------------------------------------------------------------------- spiking network
-class SpikingNetworkParams(BaseModel):
+class SpikingNetworkParams(Params):
     """``experiment.params`` of ``spiking_network`` (Izhikevich 2003, Fig. 3)."""
 
     model_config = ConfigDict(extra="forbid")

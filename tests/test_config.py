@@ -298,10 +298,10 @@ def test_overrides_with_indices_and_yaml_values(tmp_path):
     cfg = load_config(
         path,
         ["regions[0].columns=4", "regions.1.column.L23.cells=2048", "experiment.noise={feature: 0.25}",
-         "world.params.feature_active=15"],
+         "world.params.location_active=15"],
     )
     assert cfg.regions[0].columns == 4 and cfg.regions[1].column.L23.cells == 2048
-    assert cfg.experiment.noise.feature == 0.25 and cfg.world.params["feature_active"] == 15
+    assert cfg.experiment.noise.feature == 0.25 and cfg.world.params["location_active"] == 15
     err = error_of(path, ["regions[1].columns=-2"])
     assert str(err) == "--set regions[1].columns=-2: regions[1].columns: must be a positive integer, got -2"
     assert "out of range" in error_of(path, ["regions[5].columns=2"]).message
