@@ -190,7 +190,8 @@ def mlp_sequential(
     except ImportError:
         return None
     classes = np.unique(np.concatenate([np.asarray(s) for s in stages]))
-    mlp = MLPClassifier(hidden_layer_sizes=(int(hidden),), random_state=int(seed), learning_rate_init=0.01)
+    # scikit-learn takes seeds below 2**32; a 63-bit trial seed is folded deterministically
+    mlp = MLPClassifier(hidden_layer_sizes=(int(hidden),), random_state=int(seed) % (2**32), learning_rate_init=0.01)
     out = []
     seen: list[np.ndarray] = []
     for objs in stages:
