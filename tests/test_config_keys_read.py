@@ -14,19 +14,8 @@ from regions.config import track_reads, unread_keys
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 
-#: Overrides that shrink each shipped config to seconds (the keys stay the ones the file sets).
-SHRINK = {
-    "touch_objects": ["experiment.n_objects=5", "experiment.max_sensations=3"],
-    "grid_objects": ["experiment.n_objects=5"],
-    "hierarchy": ["experiment.n_objects=6", "experiment.params.n_scenes=3"],
-    "schema_example": ["experiment.n_objects=6", "experiment.params.n_scenes=3"],
-    "continual_learning": ["experiment.n_objects=13", "experiment.params.objects_per_stage=4",
-                           "experiment.params.novel_objects=1", "experiment.params.novelty_objects=1"],
-    "digit_saccades": ["world.params.test_per_class=1"],
-    "arena_navigation": ["experiment.params.steps=200", "experiment.params.walkers=10"],
-    "spiking_network": ["experiment.params.duration_ms=300"],
-    "critical_sweep": ["experiment.params.n_avalanches=100", "experiment.sweep.values=[0.45]"],
-}
+#: One shrink table for every shipped-config test (tests/test_shipped_configs.py).
+from test_shipped_configs import SHRINK  # noqa: E402
 
 #: Keys read by the command line, not by the run (test_cli covers them).
 CLI_KEYS = {("description",), ("output", "dir"), ("output", "plot")}
