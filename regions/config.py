@@ -1286,8 +1286,9 @@ def _read_yaml(path: str) -> tuple[Any, dict[KeyPath, Origin]]:
         raise ConfigError(f"invalid YAML: {exc}", source=path) from None
     finally:
         loader.dispose()
-    if data is None:
-        data = {}
+    if data is None:  # no content, only comments, or a lone `null`: never a default experiment
+        raise ConfigError("the file is empty (no keys, only comments or null); a config needs at "
+                          "least one key, e.g. `experiment:` (see configs/schema_example.yaml)", source=path)
     if not isinstance(data, dict):
         raise ConfigError(
             f"the top level must be a mapping of keys, got {_describe(data)}", source=path, line=1

@@ -185,3 +185,29 @@ def test_console_script_in_a_subprocess(tiny):
     )
     run = subprocess.run([sys.executable, "-m", "regions.cli", "--help"], capture_output=True, text=True)
     assert run.returncode == 0 and "validate" in run.stdout
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "null\n", "---\n~\n"])
+def test_an_empty_config_is_an_error(text, tmp_path, capsys):
+    from regions.config import ConfigError
+
+    empty = tmp_path / "empty.yaml"
+    empty.write_text(text)
+    with pytest.raises(ConfigError, match="the file is empty") as info:
+        load_config(empty)
+    assert info.value.source == str(empty)
+    for command in ("validate", "run"):
+        assert main([command, str(empty)]) == 2
+        captured = capsys.readouterr()
+        assert captured.out == ""
+        assert captured.err.count("\n") == 1 and captured.err.startswith(f"cortical: error: {empty}: the file is empty")
+
+
+def test_an_empty_extended_config_is_an_error(tmp_path):
+    from regions.config import ConfigError
+
+    (tmp_path / "base.yaml").write_text("# nothing yet\n")
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\nseed: 3\n")
+    with pytest.raises(ConfigError, match=r"base\.yaml: the file is empty"):
+        load_config(child)
