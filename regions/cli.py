@@ -8,6 +8,11 @@
     cortical describe CONFIG [--set k=v ...]
     cortical schema
     cortical avalanches CONFIG [run options]
+    cortical list
+
+CONFIG is a YAML file, or the name of a shipped config (``grid_objects``, ``touch_objects.yaml``:
+a file of ``configs/``, installed with the package as ``regions/configs``); a path that exists
+wins over a name.  ``cortical run`` without CONFIG runs ``touch_objects``.
 
 Exit codes: 0 success; 2 bad usage or a bad config (one line on stderr); 1 a failure while
 running (one line, ``--debug`` shows the traceback).  Heavy modules (experiments, matplotlib,
@@ -27,7 +32,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "default_config_path", "describe_config", "estimate_budget"]
+__all__ = [
+    "main", "default_config_path", "shipped_configs_dir", "shipped_configs", "resolve_config",
+    "describe_config", "estimate_budget",
+]
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
@@ -36,9 +44,54 @@ class UsageError(Exception):
     """Bad command-line usage detected after parsing (exit code 2)."""
 
 
+# --------------------------------------------------------------------------------------------
+# shipped configs
+# --------------------------------------------------------------------------------------------
+
+
+def shipped_configs_dir() -> Path:
+    """The shipped configs: ``regions/configs`` when installed from a wheel (package data), else
+    the repository's ``configs/`` (a source checkout or an editable install)."""
+    package = Path(__file__).resolve().parent
+    installed = package / "configs"
+    return installed if installed.is_dir() else package.parent / "configs"
+
+
+def shipped_configs() -> dict[str, Path]:
+    """Name (file stem) -> path of every shipped config, sorted by name."""
+    folder = shipped_configs_dir()
+    return {p.stem: p for p in sorted(folder.glob("*.yaml"))} if folder.is_dir() else {}
+
+
 def default_config_path() -> Path:
-    """``configs/touch_objects.yaml`` in the repository root (the parent of the package dir)."""
-    return Path(__file__).resolve().parent.parent / "configs" / "touch_objects.yaml"
+    """The shipped ``touch_objects.yaml``, what ``cortical run`` runs without a CONFIG."""
+    return shipped_configs_dir() / "touch_objects.yaml"
+
+
+def resolve_config(value: str) -> str:
+    """A CONFIG argument -> the file to load: a path that exists wins; else a shipped config's
+    name (``grid_objects`` or ``grid_objects.yaml``).  ``ConfigError`` for a missing path with a
+    directory part, ``UsageError`` (naming the shipped configs) for an unknown name."""
+    from regions.config import ConfigError
+
+    if os.path.isfile(value):
+        return value
+    bare = not (os.path.dirname(value) or (os.altsep and os.altsep in value))
+    name = value[: -len(".yaml")] if value.endswith(".yaml") else value
+    shipped = shipped_configs()
+    if bare and name in shipped:  # (a directory of that name in the working directory is no config)
+        return str(shipped[name])
+    if os.path.exists(value):  # a directory, a pipe (<(...)), a device: load_config says what is wrong
+        return value
+    if not bare:
+        raise ConfigError("file not found", source=value)
+    import difflib
+
+    close = difflib.get_close_matches(name, list(shipped), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    names = ", ".join(shipped) if shipped else f"none found in {shipped_configs_dir()}"
+    raise UsageError(f"config {value!r}: no such file and no shipped config of that name{hint}; "
+                     f"shipped configs: {names}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -119,25 +172,29 @@ def _make_parser() -> argparse.ArgumentParser:
         description="Run a config's experiment and write metrics.json, metrics.csv, "
         "resolved_config.yaml and seed into the output directory.",
     )
-    p.add_argument("config", nargs="?", help="YAML config (default: configs/touch_objects.yaml)")
+    p.add_argument("config", nargs="?", help=f"{_CONFIG_HELP} (default: configs/touch_objects.yaml)")
 
     p = sub.add_parser("validate", parents=[debug, overrides], help="check a config; print 'ok' and a summary")
-    p.add_argument("config", help="YAML config")
+    p.add_argument("config", help=_CONFIG_HELP)
 
     p = sub.add_parser(
         "describe", parents=[debug, overrides],
         help="regions, layers, connections, lateral graph statistics and a memory budget",
     )
-    p.add_argument("config", help="YAML config")
+    p.add_argument("config", help=_CONFIG_HELP)
 
     sub.add_parser("schema", parents=[debug], help="print the config JSON Schema")
+    sub.add_parser("list", parents=[debug], help="the shipped configs, usable by name (cortical run NAME)")
 
     p = sub.add_parser(
         "avalanches", parents=[debug, overrides, run_opts],
         help="run a critical_sweep experiment (avalanche statistics)",
     )
-    p.add_argument("config", help="YAML config whose experiment kind is critical_sweep")
+    p.add_argument("config", help="YAML config or shipped config name whose experiment kind is critical_sweep")
     return parser
+
+
+_CONFIG_HELP = "YAML config file, or the name of a shipped config (see `cortical list`)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,6 +216,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "validate": _cmd_validate,
             "describe": _cmd_describe,
             "schema": _cmd_schema,
+            "list": _cmd_list,
         }[args.command]
         return handler(args)
     except KeyboardInterrupt:
@@ -195,7 +253,7 @@ def _exit_code(exc: BaseException) -> int:
 
 
 def _load(args: argparse.Namespace, extra: Sequence[str] = ()) -> Any:
-    from regions.config import ConfigError, load_config
+    from regions.config import load_config
 
     path = args.config
     if path is None:
@@ -206,8 +264,8 @@ def _load(args: argparse.Namespace, extra: Sequence[str] = ()) -> Any:
                 "pass a config file, e.g. `cortical run my_config.yaml`"
             )
         path = str(default)
-    elif not os.path.exists(path):
-        raise ConfigError("file not found", source=path)
+    else:
+        path = resolve_config(path)
     return path, load_config(path, list(args.overrides) + list(extra))
 
 
@@ -227,6 +285,21 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     print("ok")
     print(_summary(cfg))
+    return EXIT_OK
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    import yaml
+
+    shipped = shipped_configs()
+    width = max((len(name) for name in shipped), default=0)
+    for name, path in shipped.items():
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            description = data.get("description", "") if isinstance(data, dict) else ""
+        except (OSError, yaml.YAMLError):
+            description = ""
+        print(f"{name.ljust(width)}  {description}".rstrip())
     return EXIT_OK
 
 

@@ -187,6 +187,66 @@ def test_console_script_in_a_subprocess(tiny):
     assert run.returncode == 0 and "validate" in run.stdout
 
 
+# --------------------------------------------------------------------------------------------
+# shipped configs by name, the default config, output directories, empty configs, broken pipes
+# --------------------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+SHIPPED = sorted(p.stem for p in (ROOT / "configs").glob("*.yaml"))
+
+
+def test_shipped_configs_are_the_root_configs_directory():
+    assert list(cli.shipped_configs()) == SHIPPED
+    assert cli.default_config_path() == ROOT / "configs" / "touch_objects.yaml"
+
+
+@pytest.mark.parametrize("name", ["grid_objects", "touch_objects.yaml"])
+def test_validate_a_shipped_config_by_name_from_anywhere(name, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", name]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "ok"
+
+
+def test_describe_a_shipped_config_by_name(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["describe", "hierarchy"]) == 0
+    assert capsys.readouterr().out.startswith(f"config {ROOT / 'configs' / 'hierarchy.yaml'}")
+
+
+def test_a_path_that_exists_wins_over_a_name(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "grid_objects").write_text(textwrap.dedent(TINY).lstrip())
+    assert main(["validate", "grid_objects"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("2 regions: V1 (4 columns), V2 (2 columns)")
+
+
+def test_an_unknown_name_lists_the_shipped_configs(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for command in (["validate", "grid_objets"], ["run", "grid_objets"], ["describe", "grid_objets"]):
+        assert main(command) == 2
+        captured = capsys.readouterr()
+        assert captured.out == "" and captured.err.count("\n") == 1
+        assert captured.err.startswith("cortical: error: config 'grid_objets': no such file")
+        assert "(did you mean 'grid_objects'?)" in captured.err
+        assert captured.err.rstrip().endswith("shipped configs: " + ", ".join(SHIPPED))
+    assert main(["validate", "nowhere/grid_objets.yaml"]) == 2  # a path: not a name
+    assert capsys.readouterr().err == "cortical: error: nowhere/grid_objets.yaml: file not found\n"
+
+
+def test_list_names_every_shipped_config(capsys):
+    assert main(["list"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines] == SHIPPED
+    assert any(line.startswith("touch_objects ") and "2017" in line for line in lines)
+
+
+def test_run_without_config_from_another_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--set", "experiment.n_objects=5", "--set", "experiment.max_sensations=3", "--quiet"]) == 0
+    metrics = json.loads((tmp_path / "out" / "touch_objects" / "metrics.json").read_text())
+    assert metrics["experiment"] == "touch_objects"
+
+
 @pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "null\n", "---\n~\n"])
 def test_an_empty_config_is_an_error(text, tmp_path, capsys):
     from regions.config import ConfigError
