@@ -15,8 +15,10 @@ a file of ``configs/``, installed with the package as ``regions/configs``); a pa
 wins over a name.  ``cortical run`` without CONFIG runs ``touch_objects``.
 
 Exit codes: 0 success; 2 bad usage or a bad config (one line on stderr); 1 a failure while
-running (one line, ``--debug`` shows the traceback).  Heavy modules (experiments, matplotlib,
-networkx) are imported only by the subcommands that need them, so ``cortical --help`` is fast.
+running (one line, ``--debug`` shows the traceback); 141 (128 + SIGPIPE) when the reader of
+stdout went away (``cortical describe x | head``), silently.  Heavy modules (experiments,
+matplotlib, networkx) are imported only by the subcommands that need them, so ``cortical --help``
+is fast.
 """
 
 from __future__ import annotations
@@ -38,10 +40,36 @@ __all__ = [
 ]
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a writer whose reader left
 
 
 class UsageError(Exception):
     """Bad command-line usage detected after parsing (exit code 2)."""
+
+
+class _StdoutClosed(Exception):
+    """The reader of stdout went away (``cortical describe x | head -n 2``)."""
+
+
+def _emit(text: str) -> None:
+    """Print ``text`` and a newline to stdout now (flushed, so a closed pipe shows here)."""
+    try:
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise _StdoutClosed from None
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout without a file descriptor (captured)
+        pass
 
 
 # --------------------------------------------------------------------------------------------
@@ -204,6 +232,16 @@ _CONFIG_HELP = "YAML config file, or the name of a shipped config (see `cortical
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``cortical`` command line; returns the exit code."""
+    try:
+        code = _main(argv)
+        sys.stdout.flush()  # buffered output (--help) meets a closed pipe here
+    except (_StdoutClosed, BrokenPipeError):
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _make_parser()
     try:
         args = parser.parse_args(list(argv) if argv is not None else None)
@@ -223,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("cortical: interrupted", file=sys.stderr)
         return 130
     except BaseException as exc:  # noqa: BLE001 - the CLI turns every failure into an exit code
-        if isinstance(exc, SystemExit):
+        if isinstance(exc, (SystemExit, _StdoutClosed)):
             raise
         code = _exit_code(exc)
         debug = bool(getattr(args, "debug", False))
@@ -283,8 +321,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         for err in exc.errors:
             print(f"cortical: error: {err}", file=sys.stderr)
         return EXIT_USAGE
-    print("ok")
-    print(_summary(cfg))
+    _emit("ok")
+    _emit(_summary(cfg))
     return EXIT_OK
 
 
@@ -299,7 +337,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
             description = data.get("description", "") if isinstance(data, dict) else ""
         except (OSError, yaml.YAMLError):
             description = ""
-        print(f"{name.ljust(width)}  {description}".rstrip())
+        _emit(f"{name.ljust(width)}  {description}".rstrip())
     return EXIT_OK
 
 
@@ -317,8 +355,7 @@ def _summary(cfg: Any) -> str:
 def _cmd_schema(args: argparse.Namespace) -> int:
     from regions.config import config_json_schema
 
-    json.dump(config_json_schema(), sys.stdout, indent=2)
-    sys.stdout.write("\n")
+    _emit(json.dumps(config_json_schema(), indent=2))
     return EXIT_OK
 
 
@@ -480,7 +517,7 @@ def describe_config(cfg: Any, source: str = "") -> str:
 
 def _cmd_describe(args: argparse.Namespace) -> int:
     path, cfg = _load(args)
-    print(describe_config(cfg, path))
+    _emit(describe_config(cfg, path))
     return EXIT_OK
 
 
@@ -521,6 +558,7 @@ def _cmd_run(args: argparse.Namespace, require_kind: str | None = None) -> int:
             ) from None
     get_builder("experiment", cfg.experiment.kind)  # unknown kinds fail before any work
     out = Path(args.out or cfg.output.dir or Path("out") / Path(path).stem)
+    _check_writable_dir(out, "--out" if args.out else "output.dir" if cfg.output.dir else "output directory")
     if plot or args.out:
         # runners that draw their own figures read output.plot / output.dir
         cfg = cfg.with_values({"output.plot": plot, "output.dir": str(out)})
@@ -549,8 +587,8 @@ def _cmd_run(args: argparse.Namespace, require_kind: str | None = None) -> int:
     if plot:
         files += write_plots(out, results)
     if not args.quiet:
-        print(format_report(cfg, results))
-        print(f"results: {', '.join(str(f) for f in files)}")
+        _emit(format_report(cfg, results))
+        _emit(f"results: {', '.join(str(f) for f in files)}")
     return EXIT_OK
 
 
@@ -572,6 +610,20 @@ def _check_writable_file(path: str, flag: str) -> None:
         raise UsageError(f"{flag} {path}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK):
         raise UsageError(f"{flag} {path}: directory {parent} is not writable")
+
+
+def _check_writable_dir(path: Path, what: str) -> None:
+    """Refuse, before any work, an output directory that cannot be created or written into."""
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"{what} {path}: exists and is not a directory")
+    existing = path
+    while not existing.exists() and existing.parent != existing:
+        existing = existing.parent  # the nearest ancestor that exists: mkdir -p starts there
+    if not existing.is_dir():
+        raise UsageError(f"{what} {path}: cannot create it, {existing} is a file, not a directory")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        why = "directory is not writable" if existing == path else f"cannot create it, {existing} is not writable"
+        raise UsageError(f"{what} {path}: {why}")
 
 
 def _load_trained(path: str, cfg: Any, args: argparse.Namespace) -> Any:

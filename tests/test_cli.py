@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -247,6 +248,50 @@ def test_run_without_config_from_another_directory(tmp_path, monkeypatch):
     assert metrics["experiment"] == "touch_objects"
 
 
+@pytest.fixture
+def no_work(monkeypatch):
+    """Any build of a network fails the test: a refusal must come before any work."""
+    import regions.builder
+
+    def build(*_args, **_kwargs):
+        raise AssertionError("built a network although the run should have been refused")
+
+    monkeypatch.setattr(regions.builder, "build", build)
+
+
+def test_unwritable_out_is_refused_before_any_work(kernel, tmp_path, capsys, no_work):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("not a directory\n")
+    cases = [
+        (["--out", str(a_file)], f"cortical: error: --out {a_file}: exists and is not a directory\n"),
+        (["--out", str(a_file / "x" / "y")],
+         f"cortical: error: --out {a_file / 'x' / 'y'}: cannot create it, {a_file} is a file, not a directory\n"),
+        (["--set", f"output.dir={a_file}"], f"cortical: error: output.dir {a_file}: exists and is not a directory\n"),
+    ]
+    for extra, message in cases:
+        assert main(["run", str(kernel), "--quiet", *extra]) == 2
+        assert capsys.readouterr().err == message
+
+
+def test_out_under_a_read_only_directory_is_refused(kernel, tmp_path, capsys, no_work, monkeypatch):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    if os.access(locked, os.W_OK):  # root writes anywhere: let os.access answer as for a user
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda path, mode, **kw: (
+            False if Path(path) == locked and mode & os.W_OK else real_access(path, mode, **kw)))
+    try:
+        assert main(["run", str(kernel), "--out", str(locked / "results")]) == 2
+        assert capsys.readouterr().err == (
+            f"cortical: error: --out {locked / 'results'}: cannot create it, {locked} is not writable\n"
+        )
+        assert main(["run", str(kernel), "--out", str(locked)]) == 2
+        assert capsys.readouterr().err == f"cortical: error: --out {locked}: directory is not writable\n"
+    finally:
+        locked.chmod(0o755)
+
+
 @pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "null\n", "---\n~\n"])
 def test_an_empty_config_is_an_error(text, tmp_path, capsys):
     from regions.config import ConfigError
@@ -271,3 +316,40 @@ def test_an_empty_extended_config_is_an_error(tmp_path):
     child.write_text("extends: base.yaml\nseed: 3\n")
     with pytest.raises(ConfigError, match=r"base\.yaml: the file is empty"):
         load_config(child)
+
+
+def _closed_pipe_run(argv: list[str]) -> subprocess.CompletedProcess:
+    """Run ``cortical ARGV`` with stdout a pipe whose reader is already gone."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run([sys.executable, "-m", "regions.cli", *argv], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, check=False, timeout=120)
+    finally:
+        os.close(write_end)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["describe", "touch_objects"], ["validate", "touch_objects"], ["schema"], ["list"], ["--help"], ["run"]],
+    ids=["describe", "validate", "schema", "list", "help", "run"],
+)
+def test_a_closed_stdout_ends_quietly(argv, kernel, tmp_path):
+    if argv == ["run"]:
+        argv = ["run", str(kernel), "--out", str(tmp_path / "out")]
+    proc = _closed_pipe_run(argv)
+    assert proc.stderr == ""
+    # argparse itself swallows a failed write of --help (then exits 0)
+    assert proc.returncode in ((0, cli.EXIT_BROKEN_PIPE) if argv == ["--help"] else (cli.EXIT_BROKEN_PIPE,))
+    if argv[0] == "run":  # the results were written before the report met the closed pipe
+        assert (tmp_path / "out" / "metrics.json").is_file()
+
+
+def test_describe_into_head_has_no_traceback(tmp_path):
+    proc = subprocess.run(
+        ["bash", "-c", f"'{sys.executable}' -m regions.cli describe configs/touch_objects.yaml | head -n 1; "
+                       f"'{sys.executable}' -m regions.cli schema | head -n 0"],
+        cwd=ROOT, capture_output=True, text=True, check=False, timeout=120,
+    )
+    assert proc.returncode == 0 and proc.stdout.startswith("config configs/touch_objects.yaml")
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr and proc.stderr == ""
