@@ -20,7 +20,7 @@ Metrics
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -149,7 +149,23 @@ def build_feature_world(spec: WorldSpec, *, config: Config, seed: int) -> Featur
 
 # ---------------------------------------------------------------------------- protocol
 class TouchObjectsParams(Params):
-    """``experiment.params`` of ``touch_objects``."""
+    """``experiment.params`` of ``touch_objects``.
+
+    ``noise_model`` says how ``experiment.noise.feature`` / ``experiment.noise.location`` (a
+    level ``p``) perturb the sensed SDRs at test time (learning is always noise-free):
+
+    * ``"exact_count"`` (default): exactly ``round(p * w)`` of an SDR's ``w`` active bits move to
+      random inactive bits, drawn once per sensation and held through its settling;
+    * ``"per_bit_each_step"`` (the 2017 reference, htmresearch ``SimpleObjectMachine._addNoise``
+      behind paper figure 6A): each active bit moves independently with probability ``p`` (so
+      Binomial(w, p) bits move), drawn afresh at every settling step of a sensation; with noise,
+      every touch lasts exactly ``L23.settle_max_iterations`` steps (a repeated L2/3 state under
+      a changing input is no fixed point).
+
+    Figure 6A also ran with L4's apical feedback off (a column without ``L1`` in ``layers``) and
+    3 steps per touch (``L23.settle_max_iterations: 3``); configs/touch_objects_noise.yaml is that
+    setting.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -158,6 +174,7 @@ class TouchObjectsParams(Params):
     max_active: PositiveInt = 60
     accuracy_at: list[PositiveInt] = Field(default_factory=lambda: [1, 2, 3, 4, 5])
     test_objects: NonNegativeInt = 0  # 0 = all learned objects
+    noise_model: Literal["exact_count", "per_bit_each_step"] = "exact_count"
 
 
 def learn_objects(region: Region, world: FeatureObjectWorld, objects: np.ndarray, repeats: int,
@@ -201,9 +218,22 @@ def touch_objects(
     max_active: int = 60,
     feature_noise: float = 0.0,
     location_noise: float = 0.0,
+    noise_model: str = "exact_count",
     progress: ProgressFactory | None = None,
 ) -> dict[str, Any]:
-    """Infer each object by touch; per-object convergence and per-sensation correctness."""
+    """Infer each object by touch; per-object convergence and per-sensation correctness.
+
+    ``noise_model`` (see :class:`TouchObjectsParams`):
+    ``"exact_count"`` draws the noisy SDRs once per sensation; ``"per_bit_each_step"`` moves each
+    active bit with probability ``feature_noise`` / ``location_noise`` and redraws at every
+    settling step (``Region.infer_sensation(resense=...)``).  Under per-step noise a touch lasts
+    exactly ``region.settle_max_iterations`` steps, as in the reference (settling resumes with
+    fresh draws when the L2/3 state repeats early); the settling statistics describe the first
+    settle of each touch.
+    """
+    if noise_model not in ("exact_count", "per_bit_each_step"):
+        raise ValueError(f"unknown noise_model {noise_model!r}; expected 'exact_count' or 'per_bit_each_step'")
+    noisy = feature_noise > 0 or location_noise > 0
     n_pairs = world.features_per_object
     correct = np.zeros((len(objects), max_sensations), dtype=bool)
     settle = []
@@ -221,14 +251,36 @@ def touch_objects(
         cols = np.arange(region.n_columns)
         touched[row] = order[(np.arange(max_sensations)[:, None] * region.n_columns + cols) % n_pairs]
         for s in range(max_sensations):
-            f, loc = world.sense(int(obj), order[(s * region.n_columns + cols) % n_pairs], feature_noise=feature_noise,
-                                 location_noise=location_noise, rng=rng)
+            resense = None
+            if noise_model == "exact_count":
+                f, loc = world.sense(int(obj), order[(s * region.n_columns + cols) % n_pairs],
+                                     feature_noise=feature_noise, location_noise=location_noise, rng=rng)
+            else:  # per_bit_each_step: fresh per-bit noise at every settling step
+                idx = order[(s * region.n_columns + cols) % n_pairs]
+
+                def resense(_iteration: int, obj: int = int(obj), idx: np.ndarray = idx):
+                    return world.sense(obj, idx, feature_noise=feature_noise, location_noise=location_noise,
+                                       rng=rng, noise="per_bit")
+
+                f, loc = resense(0)
+                if not noisy:
+                    resense = None
             t0 = time.perf_counter()
-            res = region.infer_sensation(f, loc)
+            res = region.infer_sensation(f, loc, resense=resense)
+            settle.append(res.settle)
+            n_synapses = res.active_synapses
+            if resense is not None:
+                # the input changes at every step, so a repeated L2/3 state is no fixed point: the
+                # touch lasts the full settle_max_iterations steps (the reference's settlingTime)
+                steps = res.settle.iterations
+                while steps < region.settle_max_iterations:
+                    res = region.infer_sensation(*resense(steps), resense=resense,
+                                                 max_iterations=region.settle_max_iterations - steps)
+                    steps += res.settle.iterations
+                    n_synapses += res.active_synapses
             t_sense += time.perf_counter() - t0
             n_sense += 1
-            settle.append(res.settle)
-            synapses.append(res.active_synapses)
+            synapses.append(n_synapses)
             ov = region.overlaps_with(codes[row if len(codes) == len(objects) else int(obj)])
             correct[row, s] = bool(np.all(ov >= overlap_threshold) and np.all(res.l23_active <= max_active))
         bar.update(1)
@@ -330,7 +382,8 @@ def run_touch_objects(net: Network, *, progress: ProgressFactory, trial: int) ->
     res = touch_objects(
         region, world, codes[:n_test], test, rng, max_sensations=e.max_sensations,
         overlap_threshold=p.overlap_threshold, max_active=p.max_active,
-        feature_noise=e.noise.feature, location_noise=e.noise.location, progress=progress,
+        feature_noise=e.noise.feature, location_noise=e.noise.location, noise_model=p.noise_model,
+        progress=progress,
     )
     learned_l4 = l4_active_on_learned(region, world, test)
     first_exposure_l4 = learn_stats["l4_active_first_exposure"]
