@@ -166,13 +166,17 @@ class Region:
     def infer_sensation(self, features, locations, *, record: bool = False,
                         max_iterations: int | None = None,
                         apical_input: np.ndarray | None = None,
-                        resense: Callable[[int], tuple[Any, Any]] | None = None) -> SensationResult:
+                        resense: Callable[[int], tuple[Any, Any]] | None = None,
+                        observe: Callable[[int, Region], None] | None = None) -> SensationResult:
         """Sense one pair per column and settle the L2/3 exchange to a fixed point or cycle.
 
         ``apical_input`` (flat L4 apical bits) replaces the feedback from this region's L2/3.
         ``resense(iteration)``, when given, returns fresh ``(features, locations)`` for settling
         iterations ``1, 2, ...`` (iteration 0 uses ``features`` / ``locations``): the 2017
         reference's noise protocol draws noise afresh at every settling step.
+        ``observe(iteration, region)``, when given, is called after every settling iteration
+        (``0, 1, ...``) with the layers' state of that iteration: the hook a recorder uses to
+        write any layer per settling iteration.
         """
         mc, loc = self._inputs(features, locations)
         limit = self.settle_max_iterations if max_iterations is None else int(max_iterations)
@@ -195,6 +199,8 @@ class Region:
             synapses += self.L4.n_active_synapses + self.L23.n_active_synapses
             if record:
                 trajectory.append(self.L23.active_cells.copy())
+            if observe is not None:
+                observe(iteration - 1, self)
             if tracker.observe(self._state_key()):
                 break
         return SensationResult(
