@@ -414,10 +414,17 @@ class ApicalPermanence(L4Permanence):
 
 
 class ProximalSegments(_Spec):
-    """L2/3 proximal dendrites: synapses sampled per learning step and the firing threshold."""
+    """L2/3 proximal dendrites: synapses sampled per learning step and the firing threshold.
+
+    ``dendrites``: ``per_sensation`` (default) grows one segment per (cell, sensation of an
+    object), so a segment fires only for its one learned (feature, location) pattern;
+    ``per_cell`` keeps one dendrite per cell whose overlap sums every learned pattern (the 2017
+    reference's column pooler), which makes a noisy input more likely to reach threshold.
+    """
 
     sample_size: PositiveInt = 10
     threshold: PositiveInt = 5
+    dendrites: Literal["per_sensation", "per_cell"] = "per_sensation"
     permanence: ProximalPermanence = Field(default_factory=ProximalPermanence)
 
     @model_validator(mode="after")

@@ -77,7 +77,7 @@ def l23_params(spec: RegionSpec) -> L23Params:
         distal_initial_permanence=c.distal.permanence.initial,
         distal_connected_permanence=c.distal.permanence.connected,
         distal_increment=c.distal.permanence.increment, distal_decrement=c.distal.permanence.decrement,
-        inertia=c.inertia,
+        inertia=c.inertia, proximal_dendrites=c.proximal.dendrites,
     )
 
 

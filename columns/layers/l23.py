@@ -2,7 +2,9 @@
 
 Batched over all columns of a region; cell ``c`` of column ``k`` is ``k * cells + c``.
 
-* Proximal dendrites (one segment per cell) sample L4 cells of the same column.
+* Proximal dendrites sample L4 cells of the same column: one segment per (cell, sensation
+  of an object) by default, or one dendrite per cell summing every learned pattern
+  (``proximal_dendrites="per_cell"``, the 2017 reference's pooler).
 * Distal dendrites: one segment per (cell, source column), where the source is the
   cell's own column (internal context: its previous activity) or a laterally
   connected column (a *vote*).  All of them live in one store whose presynaptic
@@ -35,7 +37,14 @@ from ..kernels import (as_index_array, group_ranks, sample_per_row, setdiff_ints
 from ..plasticity import HebbianRule, PlasticityRule, get_rule
 from .l4 import column_candidates
 
-__all__ = ["L23Layer", "L23Params"]
+__all__ = ["L23Layer", "L23Params", "PROXIMAL_DENDRITES"]
+
+#: How L2/3 cells keep their proximal (L4) synapses: ``per_sensation`` grows one segment per
+#: (cell, sensation of an object), so a segment holds one (feature, location) pattern and
+#: fires only for it; ``per_cell`` keeps one proximal dendrite per cell on which every learned
+#: pattern adds synapses and whose overlap sums over all of them (the 2017 reference's column
+#: pooler: one permanence row per cell).
+PROXIMAL_DENDRITES = ("per_sensation", "per_cell")
 
 
 @dataclass(frozen=True)
@@ -57,8 +66,12 @@ class L23Params:
     distal_increment: float = 0.1
     distal_decrement: float = 0.001
     inertia: float = 1.0
+    proximal_dendrites: str = "per_sensation"
 
     def __post_init__(self) -> None:
+        if self.proximal_dendrites not in PROXIMAL_DENDRITES:
+            raise ValueError(f"L23 proximal_dendrites must be one of {', '.join(PROXIMAL_DENDRITES)}, "
+                             f"got {self.proximal_dendrites!r}")
         for name in ("cells", "sdr_size", "proximal_sample_size", "proximal_threshold",
                      "distal_sample_size", "distal_threshold"):
             if int(getattr(self, name)) <= 0:
@@ -314,10 +327,12 @@ class L23Layer:
         p = self.params
         P = p.cells
         if ff.size:
-            # proximal: one segment per (cell, sensation of the object); see begin_sensation
-            segs = self._object_segments(self.proximal, "prox", cells.astype(np.int64), cells)
+            # proximal: one segment per (cell, sensation of the object), see begin_sensation;
+            # or one dendrite per cell for every object and sensation (per_cell)
+            which = "cell" if p.proximal_dendrites == "per_cell" else "prox"
+            segs = self._object_segments(self.proximal, which, cells.astype(np.int64), cells)
             act = self.proximal.compute_activity(ff)
-            self._reinforce_and_grow(self.proximal, "prox", cells.astype(np.int64), cells, segs, act.packed, ff,
+            self._reinforce_and_grow(self.proximal, which, cells.astype(np.int64), cells, segs, act.packed, ff,
                                      column_candidates(cells // P, growth, self.ff_size, self.n_columns),
                                      p.proximal_increment, p.proximal_decrement, p.proximal_sample_size,
                                      p.proximal_initial_permanence)
@@ -356,7 +371,13 @@ class L23Layer:
         store.grow_synapses(segs, candidates, sample_size - potential, initial, self.rng)
 
     def _object_segments(self, store: DendriteStore, which: str, keys: np.ndarray, cells: np.ndarray) -> np.ndarray:
-        """This object's segment for each key (creating the missing ones on ``cells``)."""
+        """This object's segment for each key (creating the missing ones on ``cells``).
+
+        ``which == "cell"``: the cell's one proximal dendrite, whatever the object (read from
+        the store, so it survives reset, save and load).
+        """
+        if which == "cell":
+            return self._cell_segments(store, cells)
         known = getattr(self, f"_obj_{which}_keys")
         segs_of = getattr(self, f"_obj_{which}_segs")
         idx = np.searchsorted(known, keys)
@@ -382,7 +403,22 @@ class L23Layer:
             idx = np.searchsorted(known, keys)
         return segs_of[idx]
 
+    @staticmethod
+    def _cell_segments(store: DendriteStore, cells: np.ndarray) -> np.ndarray:
+        """The one live segment of each of ``cells`` (distinct), created where a cell has none."""
+        owner = store.segment_cell
+        live = np.flatnonzero(owner >= 0)
+        by_cell = np.full(store.n_cells, -1, dtype=np.int64)
+        by_cell[owner[live]] = live
+        segs = by_cell[cells]
+        missing = segs < 0
+        if missing.any():
+            segs[missing] = store.create_segments(np.asarray(cells)[missing])
+        return segs
+
     def _forget(self, which: str, keys: np.ndarray) -> None:
+        if which == "cell":
+            return
         known = getattr(self, f"_obj_{which}_keys")
         keep = ~np.isin(known, keys)
         setattr(self, f"_obj_{which}_keys", known[keep])
