@@ -24,18 +24,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from regions.builder import build  # noqa: E402
 from regions.config import load_config  # noqa: E402
-from regions.saccades import confusion_matrix, evaluate_digits, learn_digits, make_l5, region_for_world  # noqa: E402
+from regions.network import derived_seed  # noqa: E402
+from regions.saccades import confusion_matrix, evaluate_digits, learn_digits, make_l5  # noqa: E402
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "digit_saccades.yaml"
 
 
 def run(columns: int, args: argparse.Namespace) -> dict:
+    """Learn and test in the network the config builds (its region, its world), keeping the episodes."""
     cfg = load_config(CONFIG, [f"regions[0].columns={columns}", f"seed={args.seed}",
                                f"world.params.test_per_class={args.test_per_class}"])
     net = build(cfg)
-    world = net.world
-    region = region_for_world(cfg, net.lateral[cfg.regions[0].name], world.location_size, args.seed)
-    l5 = make_l5(region, world, cfg.regions[0].column.L5.policy, seed=args.seed)
+    spec = cfg.regions[0]
+    world, region = net.world, net.regions[spec.name]
+    l5 = make_l5(region, world, spec.column.L5.policy, seed=derived_seed(net.build_seed, 5))
     t0 = time.perf_counter()
     labels = learn_digits(region, l5, world, world.train_indices, cfg.experiment.params["learn_repeats"])
     t_learn = time.perf_counter() - t0

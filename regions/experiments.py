@@ -29,7 +29,7 @@ from pydantic.types import NonNegativeInt, PositiveInt
 from columns.layers.l23 import L23Params
 from columns.layers.l4 import L4Params
 
-from .builder import ProgressFactory, Uses, register_builder
+from .builder import ProgressFactory, Uses, get_params_model, register_builder
 from .config import Config, Params, RegionSpec, WorldSpec
 from .consensus import summarise
 from .network import Network, recall_codes, store_codes
@@ -105,10 +105,11 @@ def build_region(spec: RegionSpec, *, graph: Any, config: Config, seed: int,
     if "L6" in spec.column.layers and spec.column.L6.kind != "encoder":
         raise ValueError(f"region {spec.name!r}: this region builder takes its location from the world "
                          f"(L6 kind encoder), not {spec.column.L6.kind!r}")
-    world = FeatureWorldParams.model_validate(config.world.params) if config.world.kind == "feature_objects" else None
+    world_model = get_params_model("world", config.world.kind)  # its location_size sets L4's basal input
+    world = world_model.model_validate(config.world.params) if world_model is not None else None
     region = Region(
         spec.columns,
-        world.location_size if world else 2400,
+        getattr(world, "location_size", 2400),
         l4_params(spec), l23_params(spec), graph,
         apical_feedback="L1" in spec.column.layers, apical_size=apical_size,
         settle_max_iterations=spec.column.L23.settle_max_iterations,

@@ -1,18 +1,24 @@
 """Digit saccades: a region recognises handwritten digits by looking at small patches.
 
-Protocol (experiment kind ``digit_saccades``, world kind ``digits``):
+Protocol (experiment kind ``digit_saccades``, world kind ``digits``) over the network built from
+the config: the region is the network's first region (its L4 basal input sized by the world's
+``location_size``, its L5 policy from the column's ``L5`` block), the world is ``net.world``.
 
-1. learn: every training image is one object; the eye visits every fixation in raster order
+1. learn (phase ``train``): every training image is one object; the eye visits every fixation in raster order
    and each column (one sensor each) learns its (patch feature, patch location) pair,
    held ``learn_repeats`` steps; the object's L2/3 code and the prototype id each sensor sees
    at each fixation are stored in L5 (the object model of the hypothesis policy);
-2. test: on learned images, on held-out images of the same digits and on noisy held-out
+2. test (phase ``test``): on learned images, on held-out images of the same digits and on noisy held-out
    views, the eye saccades as the L5 policy proposes (columns' proposals summed: one eye)
    for ``max_saccades`` fixations; after each, the region's answer is the class of the
    learned image whose code overlaps the L2/3 activity most (summed over columns).
 
 Metrics: accuracy versus saccades per condition, a confusion matrix of held-out images
 after the last saccade, sensations, time.
+
+What L5 learned (object codes and object models) and the labels of the learned images are kept in
+``net.memory`` (``<region>.L5.*``, ``<region>.digit_labels``), so ``cortical run --save`` writes the
+whole trained model and ``experiment.phases: [test]`` evaluates a loaded one without learning.
 """
 
 from __future__ import annotations
@@ -28,13 +34,14 @@ from pydantic.types import NonNegativeFloat, PositiveInt
 from columns.layers.l5 import L5Layer, L5Params
 
 from .builder import ProgressFactory, Uses, register_builder
-from .config import Config, Params
+from .config import Params
+from .network import Network, derived_seed
 from .policies import combine_proposals
 from .region import Region
 from .worlds.digits import DigitSaccadeWorld
 
-__all__ = ["DigitSaccadeParams", "SaccadeEpisode", "make_l5", "region_for_world", "confusion_matrix", "learn_digits", "saccade_episode", "evaluate_digits",
-           "run_digit_saccades"]
+__all__ = ["DigitSaccadeParams", "SaccadeEpisode", "make_l5", "confusion_matrix", "learn_digits", "saccade_episode",
+           "evaluate_digits", "save_l5", "restore_l5", "run_digit_saccades"]
 
 
 class DigitSaccadeParams(Params):
@@ -48,18 +55,6 @@ class DigitSaccadeParams(Params):
     curiosity: NonNegativeFloat = 0.0
     match_fraction: float = Field(0.5, gt=0.0, le=1.0)
     test_learned: bool = True
-
-
-def region_for_world(config: Config, graph: Any, location_size: int, seed: int, index: int = 0,
-                     apical_size: int | None = None) -> Region:
-    """The ``index``-th region of a config, with its L4 basal input sized for the world's locations."""
-    from .experiments import l4_params, l23_params
-
-    spec = config.regions[index]
-    return Region(spec.columns, location_size, l4_params(spec), l23_params(spec), graph,
-                  apical_feedback="L1" in spec.column.layers, apical_size=apical_size,
-                  settle_max_iterations=spec.column.L23.settle_max_iterations,
-                  seed=np.random.default_rng([int(seed) % 2**63, 2, index]))
 
 
 def make_l5(region: Region, world: DigitSaccadeWorld, policy: str, curiosity: float = 0.0,
@@ -154,25 +149,77 @@ def confusion_matrix(truth: np.ndarray, predicted: np.ndarray, n_classes: int = 
         n_classes, n_classes + 1)
 
 
-@register_builder("digit_saccades", "experiment", params=DigitSaccadeParams, uses=Uses(
-    layers=frozenset({"L6", "L4", "L23", "L1", "L5"}), required=frozenset({"L6", "L4", "L23", "L5"}),
-    worlds=frozenset({"digits"}), keys=frozenset({"world", "region"})))
-def run_digit_saccades(config: Config, *, seed: int, progress: ProgressFactory, trial: int) -> dict[str, Any]:
-    """Learn digit images by saccades and recognise learned, held-out and noisy views."""
-    from .builder import build
+def save_l5(net: Network, name: str, l5: L5Layer, labels: np.ndarray) -> None:
+    """Remember what ``l5`` learned and the learned images' labels in ``net.memory[name.*]``."""
+    for key, value in l5.state_arrays().items():
+        net.memory[f"{name}.L5.{key}"] = value
+    net.memory[f"{name}.digit_labels"] = np.asarray(labels, dtype=np.int64)
 
+
+def restore_l5(net: Network, name: str, l5: L5Layer) -> np.ndarray:
+    """Load into ``l5`` what :func:`save_l5` remembered; returns the learned images' labels.
+
+    ``ValueError`` naming the cure when ``net`` has learned no digits.
+    """
+    if f"{name}.digit_labels" not in net.memory:
+        raise ValueError(f"region {name!r} of this network has learned no digits: run with phases [train, test], "
+                         "or load a trained model (cortical run --load PATH)")
+    prefix = f"{name}.L5."
+    l5.load_state_arrays({k[len(prefix):]: v for k, v in net.memory.items() if k.startswith(prefix)})
+    labels = np.asarray(net.memory[f"{name}.digit_labels"], dtype=np.int64)
+    if labels.shape != (l5.n_objects,):
+        raise ValueError(f"the saved digit labels ({labels.size}) do not match the {l5.n_objects} objects L5 learned")
+    return labels
+
+
+@register_builder("digit_saccades", "experiment", params=DigitSaccadeParams, protocol=True, uses=Uses(
+    layers=frozenset({"L6", "L4", "L23", "L1", "L5"}), required=frozenset({"L6", "L4", "L23", "L5"}),
+    worlds=frozenset({"digits"}), keys=frozenset({"world", "region", "phases"})))
+def run_digit_saccades(net: Network, *, progress: ProgressFactory, trial: int) -> dict[str, Any]:
+    """Learn digit images by saccades into ``net`` and recognise learned, held-out and noisy views.
+
+    ``experiment.phases``: ``train`` learns the training images (L2/3 and L4 synapses in the
+    region, object codes and models in L5, kept in ``net.memory``); ``test`` looks at the
+    images.  ``[test]`` alone evaluates a trained network loaded with ``cortical run --load``.
+    """
+    config = net.config
     if config.world.kind != "digits":
         raise ValueError(f"digit_saccades needs world.kind 'digits', got {config.world.kind!r}")
     p = DigitSaccadeParams.model_validate(config.experiment.params)
-    net = build(config.with_values({"seed": int(seed) % (2**31)}))
+    spec = config.regions[0]
     world: DigitSaccadeWorld = net.world
-    region = region_for_world(config, net.lateral[config.regions[0].name], world.location_size, seed)
-    policy = config.regions[0].column.L5.policy
-    l5 = make_l5(region, world, policy, p.curiosity, p.match_fraction, seed)
+    region: Region = net.regions[spec.name]
+    if region.location_size != world.location_size:
+        raise ValueError(f"region {spec.name!r} takes {region.location_size}-bit locations, the digits world "
+                         f"gives {world.location_size} (world.params.location_size)")
+    policy = spec.column.L5.policy
+    l5 = make_l5(region, world, policy, p.curiosity, p.match_fraction, derived_seed(net.build_seed, 5))
     t0 = time.perf_counter()
-    labels = learn_digits(region, l5, world, world.train_indices, p.learn_repeats, progress)
+    if "train" in config.experiment.phases:
+        if net.learned:
+            labels = restore_l5(net, spec.name, l5)  # continue learning a trained network
+            labels = np.concatenate([labels, learn_digits(region, l5, world, world.train_indices,
+                                                          p.learn_repeats, progress)])
+        else:
+            labels = learn_digits(region, l5, world, world.train_indices, p.learn_repeats, progress)
+        save_l5(net, spec.name, l5, labels)
+    else:
+        labels = restore_l5(net, spec.name, l5)
     t_learn = time.perf_counter() - t0
-    rng = np.random.default_rng(seed)
+    metrics: dict[str, Any] = {
+        "columns": region.n_columns,
+        "policy": policy,
+        "train_images": int(len(world.train_indices)),
+        "test_images": int(len(world.test_indices)),
+        "fixations": int(world.n_fixations),
+        "feature_prototypes": int(world.n_prototypes),
+        "learned_objects": int(l5.n_objects),
+        "synapses": int(region.n_synapses),
+        "learn_time_s": t_learn,
+    }
+    if "test" not in config.experiment.phases:
+        return metrics
+    rng = net.rng
     conditions = [("held-out", world.test_indices, 0.0),
                   (f"held-out, pixel noise {p.test_pixel_noise:g}", world.test_indices, p.test_pixel_noise)]
     if p.test_learned:
@@ -190,19 +237,12 @@ def run_digit_saccades(config: Config, *, seed: int, progress: ProgressFactory, 
     truth = world.labels[world.test_indices]
     final = np.array([ep.predicted[-1] for ep in held_out_episodes])
     conf = confusion_matrix(truth, final)
-    metrics: dict[str, Any] = {
-        "columns": region.n_columns,
-        "policy": policy,
-        "train_images": int(len(world.train_indices)),
-        "test_images": int(len(world.test_indices)),
-        "fixations": int(world.n_fixations),
-        "feature_prototypes": int(world.n_prototypes),
+    metrics.update({
         **{f"accuracy_{name.split(',')[0].replace('-', '_')}{'_noisy' if 'noise' in name else ''}_final":
            float(a[-1]) for name, a in acc.items()},
-        "learn_time_s": t_learn,
         "time_per_saccade_ms": 1e3 * t_test / max(1, n_tests * p.max_saccades),
         "confusion_held_out": conf.tolist(),
-    }
+    })
     metrics["table"] = [
         {"saccades": s + 1, **{name: round(float(a[s]), 3) for name, a in acc.items()}}
         for s in range(p.max_saccades)

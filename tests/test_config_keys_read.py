@@ -35,9 +35,6 @@ KNOWN_UNREAD: dict[str, set[tuple]] = {
                        ("regions", 0, "column", "L23", "distal", "threshold")},
     "arena_navigation": {("world", "params", k) for k in
                          ("side", "n_landmarks", "sense_radius", "feature_size", "feature_active", "bit_noise")},
-    "digit_saccades": {("regions", 0, "column", "L4", "active_minicolumns")}
-    | {("world", "params", k) for k in ("upsample", "patch", "stride", "n_prototypes", "feature_active",
-                                        "location_size", "location_active", "train_per_class", "test_per_class")},
     # continual_learning builds its region and world from a copy of the config (not yet a protocol
     # over the network)
     "continual_learning": {("experiment", k) for k in ("features_per_object", "n_features", "n_locations")}

@@ -40,10 +40,74 @@ def test_held_out_digits_beat_chance_and_confusion_counts(learned):
 
 @pytest.mark.slow
 def test_digit_saccades_config_runs():
-    import regions.saccades  # noqa: F401
     from regions.builder import build
     from regions.config import load_config
 
     metrics = build(load_config("configs/digit_saccades.yaml")).run()[0]
     assert metrics["accuracy_learned_final"] == 1.0
     assert metrics["accuracy_held_out_final"] > 0.2
+
+
+# ------------------------------------------------------------------ the protocol over the network
+SMALL = ["world.params.test_per_class=1", "world.params.stride=4", "experiment.params.max_saccades=4"]
+
+
+def _net(*overrides: str):
+    from regions.builder import build
+    from regions.config import load_config
+
+    return build(load_config("configs/digit_saccades.yaml", [*SMALL, *overrides]))
+
+
+def test_protocol_learns_into_the_network_and_columns_change_the_result():
+    one, four = _net("regions[0].columns=1"), _net("regions[0].columns=4")
+    m1, m4 = one.run()[0], four.run()[0]
+    # the region the run used is the network's own, with the world's locations as L4 basal input
+    assert one.regions["V1"].n_columns == 1 and four.regions["V1"].n_columns == 4
+    assert four.regions["V1"].location_size == four.world.location_size
+    assert m1["synapses"] == one.n_synapses > 0 and m4["synapses"] == four.n_synapses > m1["synapses"]
+    assert m1["accuracy_learned_final"] == m4["accuracy_learned_final"] == 1.0
+    assert m1["learned_objects"] == m4["learned_objects"] == 10
+    assert m1["table"] != m4["table"]  # one eye with 4 patch sensors sees differently from one with 1
+
+
+def test_world_location_size_sets_the_region_basal_input():
+    net = _net("world.params.location_size=1200")
+    assert net.world.location_size == 1200 and net.regions["V1"].location_size == 1200
+    assert net.run()[0]["accuracy_learned_final"] == 1.0
+
+
+def test_l5_policy_comes_from_the_column_block():
+    hyp, scan = _net().run()[0], _net("regions[0].column.L5.policy=scan").run()[0]
+    assert hyp["policy"] == "hypothesis" and scan["policy"] == "scan"
+    assert hyp["table"] != scan["table"]
+
+
+def test_save_then_load_evaluates_without_learning(tmp_path):
+    from regions import load
+
+    net = _net()
+    first = net.run()[0]
+    net.save(tmp_path / "m.npz")
+    trained = load(tmp_path / "m.npz")
+    synapses = trained.n_synapses
+    assert synapses == net.n_synapses > 0
+    trained.config = trained.config.with_values({"experiment.phases": ["test"]})
+    again = trained.run()[0]
+    assert trained.n_synapses == synapses and again["learn_time_s"] < first["learn_time_s"]
+    for key in ("accuracy_learned_final", "accuracy_held_out_final", "accuracy_held_out_noisy_final", "table"):
+        assert again[key] == first[key], key
+
+
+def test_test_phase_on_an_untrained_network_names_the_cure():
+    with pytest.raises(ValueError, match="--load"):
+        _net("experiment.phases=[test]").run()
+
+
+def test_feature_active_is_the_column_l4_key():
+    from regions.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="feature_active"):
+        load_config("configs/digit_saccades.yaml", ["world.params.feature_active=20"])
+    net = _net("regions[0].column.L4.active_minicolumns=15")
+    assert net.world.feature_sdrs.shape[1] == 15

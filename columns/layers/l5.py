@@ -198,6 +198,39 @@ class L5Layer:
         self._codes = None
         return self.n_objects - 1
 
+    def state_arrays(self) -> dict[str, np.ndarray]:
+        """What learning stored, for saving: ``expected`` int32 ``(C, O, L)``; the object codes as
+        ``code_indptr`` int64 ``(O + 1,)`` and ``code_indices`` int64 (flat L2/3 cells, object by object)."""
+        rows = self._code_rows
+        return {
+            "expected": self.expected.copy(),
+            "code_indptr": np.r_[0, np.cumsum([r.size for r in rows])].astype(np.int64),
+            "code_indices": (np.concatenate(rows) if rows else np.zeros(0)).astype(np.int64),
+        }
+
+    def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
+        """Restore what :meth:`state_arrays` wrote (``ValueError`` when it was saved for another shape)."""
+        missing = [k for k in ("expected", "code_indptr", "code_indices") if k not in arrays]
+        if missing:
+            raise ValueError(f"saved L5 state lacks {', '.join(missing)}")
+        expected = np.asarray(arrays["expected"], dtype=np.int32)
+        indptr = np.asarray(arrays["code_indptr"], dtype=np.int64)
+        indices = np.asarray(arrays["code_indices"], dtype=np.int64)
+        if expected.ndim != 3 or expected.shape[0] != self.n_columns or expected.shape[2] != self.n_locations:
+            raise ValueError(f"saved L5 state has shape {expected.shape}; this L5 expects "
+                             f"({self.n_columns}, objects, {self.n_locations})")
+        if indptr.shape != (expected.shape[1] + 1,) or indptr[-1] != indices.size:
+            raise ValueError(f"saved L5 object codes ({indptr.size - 1} objects) do not match its "
+                             f"{expected.shape[1]} object models")
+        if indices.size and (indices.min() < 0 or indices.max() >= self.n_columns * self.cells_per_column):
+            raise ValueError(f"saved L5 object codes name cells outside [0, {self.n_columns * self.cells_per_column})")
+        self.expected = expected.copy()
+        self._code_rows = [indices[a:b].copy() for a, b in zip(indptr[:-1], indptr[1:])]
+        self._code_sizes = np.array([np.bincount(r // self.cells_per_column, minlength=self.n_columns)
+                                     for r in self._code_rows], dtype=np.int64).reshape(-1, self.n_columns)
+        self._codes = None
+        self.reset()
+
     def _code_matrix(self) -> sparse.csr_array:
         if self._codes is None:
             rows = self._code_rows

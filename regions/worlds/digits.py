@@ -281,7 +281,12 @@ def _kmeans(points: np.ndarray, k: int, rng: np.random.Generator, iterations: in
 
 # ------------------------------------------------------------------------- config builder
 class DigitWorldParams(Params):
-    """``world.params`` of the ``digits`` world."""
+    """``world.params`` of the ``digits`` world.
+
+    A feature SDR has the sensing column's L4 size (``L4.minicolumns`` bits, ``L4.active_minicolumns``
+    active: one source of truth for both); ``location_size`` is also the L4 basal input size of the
+    region the network builds.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -290,7 +295,6 @@ class DigitWorldParams(Params):
     stride: PositiveInt = 2
     sensor_spacing: PositiveInt | None = None
     n_prototypes: PositiveInt = 32
-    feature_active: PositiveInt = 20
     location_size: PositiveInt = 2400
     location_active: PositiveInt = 20
     pixel_noise: NonNegativeFloat = 0.0
@@ -313,7 +317,8 @@ def split_digits(labels: np.ndarray, train_per_class: int, test_per_class: int,
 
 
 def build_digit_world(spec: Any, *, config: Any, seed: int) -> DigitSaccadeWorld:
-    """The digits world of a config: sensors = the first region's columns, features sized by its L4.
+    """The digits world of a config: sensors = the first region's columns, features sized by its L4
+    (``minicolumns`` bits, ``active_minicolumns`` active).
 
     The world keeps ``train_indices`` / ``test_indices`` (a seeded split) as attributes;
     prototypes are fitted on the training images only.
@@ -326,7 +331,7 @@ def build_digit_world(spec: Any, *, config: Any, seed: int) -> DigitSaccadeWorld
     world = DigitSaccadeWorld(
         images, labels, n_sensors=region.columns, upsample=p.upsample, patch=p.patch, stride=p.stride,
         sensor_spacing=p.sensor_spacing, n_prototypes=p.n_prototypes, prototype_images=train,
-        feature_size=region.column.L4.minicolumns, feature_active=p.feature_active,
+        feature_size=region.column.L4.minicolumns, feature_active=region.column.L4.active_minicolumns,
         location_size=p.location_size, location_active=p.location_active,
         noise=SensorNoise(p.bit_noise, p.pixel_noise, seed + 1), seed=seed,
     )
