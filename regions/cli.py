@@ -1,9 +1,10 @@
-"""The ``cortical`` command: run / validate / describe / schema / avalanches.
+"""The ``cortical`` command: run / report / validate / describe / schema / avalanches.
 
 ::
 
     cortical run [CONFIG] [--set k=v ...] [--seed N] [--out DIR] [--plot] [--trials N]
                  [--workers N] [--scheduler ADDRESS] [--quiet]
+    cortical report RUN_DIR [--no-figures]
     cortical validate CONFIG [--set k=v ...]
     cortical describe CONFIG [--set k=v ...]
     cortical schema
@@ -13,6 +14,13 @@
 CONFIG is a YAML file, or the name of a shipped config (``grid_objects``, ``touch_objects.yaml``:
 a file of ``configs/``, installed with the package as ``regions/configs``); a path that exists
 wins over a name.  ``cortical run`` without CONFIG runs ``touch_objects``.
+
+Every run writes, into its output directory, ``metrics.json``, ``metrics.csv``,
+``resolved_config.yaml``, ``seed``, ``run_info.json`` (versions, git commit, command) and
+``report.html`` (:mod:`regions.report`: one self-contained page with the figures of the
+protocol; tables only when matplotlib, the ``plot`` extra, is missing).  ``--plot`` (or
+``output.plot: true``) also writes each figure as a PNG file.  ``cortical report RUN_DIR``
+rebuilds the page from those files.
 
 Exit codes: 0 success; 2 bad usage or a bad config (one line on stderr); 1 a failure while
 running (one line, ``--debug`` shows the traceback); 141 (128 + SIGPIPE) when the reader of
@@ -171,7 +179,8 @@ def _make_parser() -> argparse.ArgumentParser:
     run_opts = argparse.ArgumentParser(add_help=False)
     run_opts.add_argument("--seed", type=_non_negative_int, help="master seed (overrides config seed)")
     run_opts.add_argument("--out", metavar="DIR", help="results directory (default out/<config stem>)")
-    run_opts.add_argument("--plot", action="store_true", help="write PNG figures of the metric series")
+    run_opts.add_argument("--plot", action="store_true",
+                          help="also write the report's figures as PNG files (needs matplotlib)")
     run_opts.add_argument("--trials", type=_positive_int, help="number of trials (overrides experiment.trials)")
     run_opts.add_argument("--workers", type=_positive_int, default=1, help="parallel trial processes (default 1)")
     run_opts.add_argument(
@@ -198,9 +207,17 @@ def _make_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "run", parents=[debug, overrides, run_opts], help="run the experiment of a config",
         description="Run a config's experiment and write metrics.json, metrics.csv, "
-        "resolved_config.yaml and seed into the output directory.",
+        "resolved_config.yaml, seed, run_info.json and report.html into the output directory.",
     )
     p.add_argument("config", nargs="?", help=f"{_CONFIG_HELP} (default: configs/touch_objects.yaml)")
+
+    p = sub.add_parser(
+        "report", parents=[debug], help="rebuild report.html of a run directory",
+        description="Rebuild RUN_DIR/report.html (the self-contained page of a run: question, config, "
+        "versions, metrics, figures) from the files `cortical run` wrote there.",
+    )
+    p.add_argument("run_dir", metavar="RUN_DIR", help="the output directory of a `cortical run` (--out)")
+    p.add_argument("--no-figures", action="store_true", help="tables only, even when matplotlib is installed")
 
     p = sub.add_parser("validate", parents=[debug, overrides], help="check a config; print 'ok' and a summary")
     p.add_argument("config", help=_CONFIG_HELP)
@@ -247,9 +264,11 @@ def _main(argv: Sequence[str] | None) -> int:
         args = parser.parse_args(list(argv) if argv is not None else None)
     except SystemExit as exc:  # --help, --version, usage errors
         return int(exc.code) if isinstance(exc.code, int) else EXIT_USAGE
+    args.argv = list(argv) if argv is not None else sys.argv[1:]  # the command line, for run_info.json
     try:
         handler = {
             "run": _cmd_run,
+            "report": _cmd_report,
             "avalanches": _cmd_avalanches,
             "validate": _cmd_validate,
             "describe": _cmd_describe,
@@ -284,8 +303,9 @@ def _exit_code(exc: BaseException) -> int:
     from regions.builder import BuilderNotFoundError
     from regions.config import ConfigError
     from regions.parallel import DaskUnavailableError
+    from regions.report import ReportError
 
-    if isinstance(exc, (ConfigError, BuilderNotFoundError, DaskUnavailableError, UsageError)):
+    if isinstance(exc, (ConfigError, BuilderNotFoundError, DaskUnavailableError, UsageError, ReportError)):
         return EXIT_USAGE
     return EXIT_FAILURE
 
@@ -539,6 +559,14 @@ def _run_overrides(args: argparse.Namespace) -> list[str]:
     return extra
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from regions.report import write_report
+
+    path = write_report(Path(args.run_dir), figures_enabled=False if args.no_figures else None)
+    _emit(str(path))
+    return EXIT_OK
+
+
 def _cmd_run(args: argparse.Namespace, require_kind: str | None = None) -> int:
     from regions.builder import ProgressFactory, build, get_builder
 
@@ -582,10 +610,15 @@ def _cmd_run(args: argparse.Namespace, require_kind: str | None = None) -> int:
 
     from regions.parallel import trial_seeds
 
+    from regions.report import run_info, write_figures, write_report, write_run_info
+
     seeds = trial_seeds(cfg.seed, len(results))
     files = write_results(out, cfg, results, seeds)
+    command = ["cortical", *getattr(args, "argv", [])]
+    files.append(write_run_info(out, run_info(command, path, list(args.overrides) + _run_overrides(args))))
+    files.append(write_report(out, config=cfg))
     if plot:
-        files += write_plots(out, results)
+        files += write_figures(out, config=cfg)
     if not args.quiet:
         _emit(format_report(cfg, results))
         _emit(f"results: {', '.join(str(f) for f in files)}")
@@ -761,52 +794,6 @@ def format_report(cfg: Any, results: list[dict[str, Any]]) -> str:
                 text = ", ".join(_fmt(v) for v in stats["values"])
             lines.append(f"{key.ljust(width)}  {text}")
     return "\n".join(lines)
-
-
-def write_plots(out: Path, results: list[dict[str, Any]]) -> list[Path]:
-    """One PNG per metrics series (all trials overlaid); returns the files written."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names: list[str] = []
-    for metrics in results:
-        series = metrics.get("series") or {}
-        names += [k for k in series if k not in names]
-    files = []
-    for name in names:
-        fig, ax = plt.subplots(figsize=(6, 4))
-        xlabel = ylabel = ""
-        loglog = False
-        for trial, metrics in enumerate(results):
-            item = (metrics.get("series") or {}).get(name)
-            if item is None:
-                continue
-            if isinstance(item, dict):
-                y = list(item.get("y", []))
-                x = list(item.get("x", range(len(y))))
-                xlabel, ylabel = item.get("xlabel", xlabel), item.get("ylabel", ylabel)
-                loglog = bool(item.get("loglog", loglog))
-            else:
-                y = list(item)
-                x = list(range(len(y)))
-            ax.plot(x, y, marker="." if len(y) < 50 else None, label=f"trial {trial}")
-        if loglog:
-            ax.set_xscale("log")
-            ax.set_yscale("log")
-        ax.set_title(name)
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(ylabel)
-        if len(results) > 1:
-            ax.legend()
-        fig.tight_layout()
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
-        path = out / f"{safe}.png"
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        files.append(path)
-    return files
 
 
 if __name__ == "__main__":  # pragma: no cover

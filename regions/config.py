@@ -435,10 +435,17 @@ class ProximalSegments(_Spec):
 
 
 class DistalSegments(_Spec):
-    """L2/3 distal segments (internal context and lateral votes)."""
+    """L2/3 distal segments (internal context and lateral votes).
+
+    ``dendrites``: ``per_object`` (default) grows one segment per (cell, source column, object)
+    and counts the sources voting within one object; ``per_source`` keeps one dendrite per
+    (cell, source column) summing every object learned on the cell (the 2017 reference's column
+    pooler), its support the number of sources whose dendrite is active.
+    """
 
     sample_size: PositiveInt = 20
     threshold: PositiveInt = 13
+    dendrites: Literal["per_object", "per_source"] = "per_object"
     permanence: DistalPermanence = Field(default_factory=DistalPermanence)
 
     @model_validator(mode="after")

@@ -106,7 +106,12 @@ def test_run_writes_results(kernel, tmp_path, capsys):
     out_dir = tmp_path / "results"
     assert main(["run", str(kernel), "--out", str(out_dir), "--quiet", "--seed", "5"]) == 0
     assert capsys.readouterr().out == ""  # --quiet
-    assert sorted(p.name for p in out_dir.iterdir()) == ["metrics.csv", "metrics.json", "resolved_config.yaml", "seed"]
+    assert sorted(p.name for p in out_dir.iterdir()) == [
+        "metrics.csv", "metrics.json", "report.html", "resolved_config.yaml", "run_info.json", "seed"]
+    info = json.loads((out_dir / "run_info.json").read_text())
+    assert info["command"] == ["cortical", "run", str(kernel), "--out", str(out_dir), "--quiet", "--seed", "5"]
+    assert info["versions"]["cortical-columns"] and info["versions"]["numpy"] and info["overrides"] == ["seed=5"]
+    assert "<h1>kernel_benchmark</h1>" in (out_dir / "report.html").read_text()
     metrics = json.loads((out_dir / "metrics.json").read_text())
     assert metrics["experiment"] == "kernel_benchmark" and metrics["seed"] == 5
     assert len(metrics["trials"]) == 1 and metrics["trials"][0]["synapses"] > 0
@@ -137,8 +142,10 @@ def test_run_plot_writes_png(kernel, tmp_path):
     out_dir = tmp_path / "plots"
     assert main(["run", str(kernel), "--out", str(out_dir), "--plot", "--quiet"]) == 0
     pngs = sorted(p.name for p in out_dir.glob("*.png"))
-    assert pngs == ["compute_activity_ms_x1.png", "compute_activity_ms_x2.png"]
+    # the report's figures: the network, then the metric series grouped by their y quantity
+    assert pngs == ["figure_01_the_network.png", "figure_02_ms_per_call.png"]
     assert (out_dir / pngs[0]).read_bytes()[:4] == b"\x89PNG"
+    assert (out_dir / "report.html").read_text().count("<img ") == 2
 
 
 def test_bad_config_exits_2_with_one_line(tiny, capsys):

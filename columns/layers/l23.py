@@ -37,7 +37,7 @@ from ..kernels import (as_index_array, group_ranks, sample_per_row, setdiff_ints
 from ..plasticity import HebbianRule, PlasticityRule, get_rule
 from .l4 import column_candidates
 
-__all__ = ["L23Layer", "L23Params", "PROXIMAL_DENDRITES"]
+__all__ = ["L23Layer", "L23Params", "PROXIMAL_DENDRITES", "DISTAL_DENDRITES"]
 
 #: How L2/3 cells keep their proximal (L4) synapses: ``per_sensation`` grows one segment per
 #: (cell, sensation of an object), so a segment holds one (feature, location) pattern and
@@ -45,6 +45,12 @@ __all__ = ["L23Layer", "L23Params", "PROXIMAL_DENDRITES"]
 #: pattern adds synapses and whose overlap sums over all of them (the 2017 reference's column
 #: pooler: one permanence row per cell).
 PROXIMAL_DENDRITES = ("per_sensation", "per_cell")
+#: How L2/3 cells keep their distal (internal context and lateral vote) synapses: ``per_object``
+#: grows one segment per (cell, source column, object) and a cell's support is the most sources
+#: voting within one object; ``per_source`` keeps one dendrite per (cell, source column) summing
+#: every object learned on the cell, and the support is the number of sources whose dendrite is
+#: active (the 2017 reference's column pooler).
+DISTAL_DENDRITES = ("per_object", "per_source")
 
 
 @dataclass(frozen=True)
@@ -67,11 +73,15 @@ class L23Params:
     distal_decrement: float = 0.001
     inertia: float = 1.0
     proximal_dendrites: str = "per_sensation"
+    distal_dendrites: str = "per_object"
 
     def __post_init__(self) -> None:
         if self.proximal_dendrites not in PROXIMAL_DENDRITES:
             raise ValueError(f"L23 proximal_dendrites must be one of {', '.join(PROXIMAL_DENDRITES)}, "
                              f"got {self.proximal_dendrites!r}")
+        if self.distal_dendrites not in DISTAL_DENDRITES:
+            raise ValueError(f"L23 distal_dendrites must be one of {', '.join(DISTAL_DENDRITES)}, "
+                             f"got {self.distal_dendrites!r}")
         for name in ("cells", "sdr_size", "proximal_sample_size", "proximal_threshold",
                      "distal_sample_size", "distal_threshold"):
             if int(getattr(self, name)) <= 0:
@@ -147,6 +157,9 @@ class L23Layer:
         # within one group (votes for different objects on a shared cell do not add up)
         self._seg_episode = np.zeros(0, dtype=np.int64)
         self._episode = 0
+        # per_source distal dendrites: (cell * n_columns + source) -> segment, kept for good
+        self._obj_src_keys = np.zeros(0, dtype=np.int64)
+        self._obj_src_segs = np.zeros(0, dtype=np.int32)
         self.set_plasticity("hebbian")
         self.reset()
 
@@ -168,7 +181,9 @@ class L23Layer:
     def state_arrays(self) -> dict[str, np.ndarray]:
         """The learning episode of every distal segment (the stores are saved by the region)."""
         return {"L23.distal_segment_episode": self._seg_episode[: self.distal.n_segment_slots].copy(),
-                "L23.episode": np.array([self._episode], dtype=np.int64)}
+                "L23.episode": np.array([self._episode], dtype=np.int64),
+                "L23.distal_source_keys": self._obj_src_keys.copy(),
+                "L23.distal_source_segments": self._obj_src_segs.copy()}
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
         """Restore what :meth:`state_arrays` saved."""
@@ -177,6 +192,8 @@ class L23Layer:
             raise ValueError("saved L23.distal_segment_episode holds negative episode ids")
         self._seg_episode = ep.copy()
         self._episode = int(np.asarray(arrays["L23.episode"])[0])
+        self._obj_src_keys = np.asarray(arrays.get("L23.distal_source_keys", np.zeros(0)), dtype=np.int64).copy()
+        self._obj_src_segs = np.asarray(arrays.get("L23.distal_source_segments", np.zeros(0)), dtype=np.int32).copy()
 
     def reset(self) -> None:
         """Forget the current object: activity, and the segments that learning of it was using.
@@ -346,9 +363,10 @@ class L23Layer:
             if pair_cell.size == 0:
                 return
             keys = pair_cell.astype(np.int64) * self.n_columns + pair_src
-            segs = self._object_segments(self.distal, "dist", keys, pair_cell)
+            which = "src" if p.distal_dendrites == "per_source" else "dist"
+            segs = self._object_segments(self.distal, which, keys, pair_cell)
             act = self.distal.compute_activity(prev)
-            self._reinforce_and_grow(self.distal, "dist", keys, pair_cell, segs, act.packed, prev,
+            self._reinforce_and_grow(self.distal, which, keys, pair_cell, segs, act.packed, prev,
                                      column_candidates(pair_src, prev, P, self.n_columns),
                                      p.distal_increment, p.distal_decrement, p.distal_sample_size,
                                      p.distal_initial_permanence)
@@ -387,13 +405,14 @@ class L23Layer:
         if not found.all():
             new_keys = keys[~found]
             new_segs = store.create_segments(cells[~found])
-            if which == "dist":
+            if which in ("dist", "src"):
                 need = int(new_segs.max()) + 1
                 if self._seg_episode.size < need:
                     grown = np.zeros(max(need, 2 * self._seg_episode.size), dtype=np.int64)
                     grown[: self._seg_episode.size] = self._seg_episode
                     self._seg_episode = grown
-                self._seg_episode[new_segs] = self._episode
+                # per_source dendrites serve every object: one group per cell
+                self._seg_episode[new_segs] = self._episode if which == "dist" else 0
             order = np.argsort(new_keys, kind="stable")
             at = np.searchsorted(known, new_keys[order])
             known = np.insert(known, at, new_keys[order])
