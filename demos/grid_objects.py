@@ -24,20 +24,21 @@ if str(_ROOT) not in sys.path:
 
 import numpy as np  # noqa: E402
 
-from regions.locations import make_location_network  # noqa: E402
+from regions.gridpath import feature_minicolumns, readout  # noqa: E402
+from regions.locations import make_grid_region, touch_orders  # noqa: E402
 from regions.worlds.grid_objects import GridObjectWorld  # noqa: E402
 
 
-def candidate_objects(net, anchored_rows, episodes) -> np.ndarray:
+def candidate_objects(region, world, codes, anchored_rows, episodes) -> np.ndarray:
     """Objects with a learned location code lying wholly inside an episode's anchored cells (hypotheses)."""
-    readout = net._get_readout()
+    rd = readout(region, world, codes)
     counts = np.zeros(len(episodes), dtype=np.int64)
     for row, cells in enumerate(anchored_rows):
         if cells.size == 0:
             continue
-        hits = np.asarray(readout.loc_matrix[:, cells].sum(axis=1)).ravel()
-        sizes = np.minimum(cells.size, readout.M)
-        objects = np.unique(np.flatnonzero(hits >= sizes) // (readout.n_feat * readout.K))
+        hits = np.asarray(rd.loc_matrix[:, cells].sum(axis=1)).ravel()
+        sizes = np.minimum(cells.size, rd.M)
+        objects = np.unique(np.flatnonzero(hits >= sizes) // (rd.n_feat * rd.K))
         counts[row] = objects.size
     return counts
 
@@ -53,33 +54,32 @@ def main() -> None:
         parser.error("--objects and --features must be positive")
 
     world = GridObjectWorld(args.objects, args.features, seed=args.seed)
-    net = make_location_network(seed=args.seed)
-    net.learn(world)
+    region = make_grid_region(seed=args.seed)
+    codes = region.learn_grid_objects(world)
     print(f"learned {world.n_objects} objects of {world.features_per_object} features "
-          f"(pool {world.n_features}); {net.l4.basal.n_synapses + net.l6.anchor.n_synapses} synapses")
+          f"(pool {world.n_features}); {region.n_synapses} synapses")
 
     # follow a few objects sensation by sensation through the layers themselves
     rng = np.random.default_rng(args.seed)
     shown = np.arange(min(5, world.n_objects))
     history = []  # (sensation, object, anchored cells, candidate objects)
     for obj in shown:
-        net.l4.reset()
-        net.l6.reset()
+        region.reset()
         order = rng.permutation(world.features_per_object)
         for step, i in enumerate(order):
-            if step:
-                net.l6.path_integrate(world.displacement(obj, order[step - 1], i))
-            net.l4.compute(world.sense(obj, i), net.l6.active_cells, None, learn=False)
-            anchored = net.l6.anchor_to(net.l4.active_cells).astype(np.int64)
-            n_candidates = candidate_objects(net, [anchored], [obj])[0]
+            move = world.displacement(obj, order[step - 1], i) if step else None
+            mc = feature_minicolumns(region, world, np.array([obj]), np.array([[i]]))[0]
+            anchored = region.infer_grid_sensation(mc.ravel(), move).astype(np.int64)
+            n_candidates = candidate_objects(region, world, codes, [anchored], [obj])[0]
             history.append((step + 1, obj, anchored.size, n_candidates))
-            if n_candidates <= 1 and np.all(np.isin(anchored, net.location_codes[obj, i, 0])):
+            if n_candidates <= 1 and np.all(np.isin(anchored, codes.location[obj, i, 0])):
                 break
     print(f"\n{'object':>6} {'sensation':>9} {'anchored cells':>15} {'candidate objects':>18}")
     for sensation, obj, n_cells, n_cand in history:
         print(f"{obj:>6} {sensation:>9} {n_cells:>15} {n_cand:>18}")
 
-    result = net.infer(record=True)
+    orders = touch_orders(rng, world.n_objects, region.n_columns, world.features_per_object)
+    result = region.infer_grid_episodes(world, codes, orders, record=True)
     print(f"\nall objects: {result.accuracy:.1%} recognised, median {result.median_sensations:.0f} sensations")
     steps = int(np.nanmax(np.where(np.isfinite(result.sensations), result.sensations, np.nan), initial=1))
     for k in range(1, min(steps, 10) + 1):

@@ -28,12 +28,12 @@ from pydantic.types import NonNegativeInt, PositiveInt
 
 from columns.layers.l23 import L23Params
 from columns.layers.l4 import L4Params
+from columns.layers.l6 import L6Params
 
 from .builder import ProgressFactory, Uses, get_params_model, register_builder
 from .config import Config, Params, RegionSpec, WorldSpec
 from .consensus import summarise
 from .network import Network, recall_codes, store_codes
-from .recorders import touch_activity
 from .region import Region, flatten_rows_inverse
 from .worlds.feature_objects import FeatureObjectWorld
 
@@ -79,7 +79,24 @@ def l23_params(spec: RegionSpec) -> L23Params:
         distal_connected_permanence=c.distal.permanence.connected,
         distal_increment=c.distal.permanence.increment, distal_decrement=c.distal.permanence.decrement,
         inertia=c.inertia, proximal_dendrites=c.proximal.dendrites,
-        distal_dendrites=c.distal.dendrites,
+    )
+
+
+def l6_params(spec: RegionSpec) -> L6Params | None:
+    """Layer parameters of a region spec's grid-module L6 (None when the column has no L6 of kind
+    ``grid_modules``: its location is the world's)."""
+    c = spec.column.L6
+    if "L6" not in spec.column.layers or c.kind != "grid_modules":
+        return None
+    return L6Params(
+        modules=c.modules, cells_per_axis=c.cells_per_axis,
+        scales=tuple(c.scales) if c.scales is not None else c.scale,
+        orientations=tuple(np.radians(c.orientations_deg)) if c.orientations_deg is not None else None,
+        bump_sigma=c.bump_sigma, anchoring_threshold=c.anchoring_threshold,
+        anchor_sample_size=c.anchor_sample_size,
+        anchor_initial_permanence=c.anchor_permanence.initial,
+        anchor_connected_permanence=c.anchor_permanence.connected,
+        anchor_increment=c.anchor_permanence.increment, anchor_decrement=c.anchor_permanence.decrement,
     )
 
 
@@ -99,23 +116,25 @@ class FeatureWorldParams(Params):
 @register_builder("default", "region")
 def build_region(spec: RegionSpec, *, graph: Any, config: Config, seed: int,
                  apical_size: int | None = None) -> Region:
-    """A :class:`Region` with the spec's L4 and L2/3 parameters and lateral graph.
+    """A :class:`Region` with the layers the spec's column lists, their parameters and the lateral graph.
 
-    ``apical_size``: L4 apical input bits per column when a higher region feeds back (None: the
-    column's own L2/3).
+    L6 of kind ``grid_modules`` becomes the region's ``L6`` layer (grid modules -> L4 basal, L4 ->
+    L6 anchoring); of kind ``encoder`` the location is the world's SDR (``world.params.location_size``
+    bits).  L2/3 is built when listed.  ``apical_size``: L4 apical input bits per column when a higher
+    region feeds back (None: the column's own L2/3).
     """
-    if "L6" in spec.column.layers and spec.column.L6.kind != "encoder":
-        raise ValueError(f"region {spec.name!r}: this region builder takes its location from the world "
-                         f"(L6 kind encoder), not {spec.column.L6.kind!r}")
+    layers = spec.column.layers
+    grid = l6_params(spec)
+    object_layer = "L23" in layers
     world_model = get_params_model("world", config.world.kind)  # its location_size sets L4's basal input
     world = world_model.model_validate(config.world.params) if world_model is not None else None
     region = Region(
         spec.columns,
         getattr(world, "location_size", 2400),
-        l4_params(spec), l23_params(spec), graph,
-        apical_feedback="L1" in spec.column.layers, apical_size=apical_size,
-        settle_max_iterations=spec.column.L23.settle_max_iterations,
-        seed=seed,
+        l4_params(spec), l23_params(spec) if object_layer else None, graph,
+        apical_feedback="L1" in layers, apical_size=apical_size,
+        settle_max_iterations=spec.column.L23.settle_max_iterations if object_layer else 10,
+        seed=seed, l6=grid, object_layer=object_layer,
     )
     set_region_plasticity(region, spec.column.plasticity,
                           f"regions[{[r.name for r in config.regions].index(spec.name)}].column.plasticity")
@@ -132,7 +151,8 @@ def set_region_plasticity(region: Region, rule: str, key_path: str = "column.pla
 
     try:
         region.L4.set_plasticity(rule)
-        region.L23.set_plasticity(rule)
+        if region.L23 is not None:
+            region.L23.set_plasticity(rule)
     except ValueError as err:
         raise ConfigError(str(err).removeprefix("plasticity: "), key_path=key_path) from None
 
@@ -298,7 +318,6 @@ def touch_objects(
         "converged": converged,
         "correct": correct,
         "settle_summary": summary,
-        "settle_iterations": [int(r.entry) for r in settle if r.kind != "limit"],
         "time_per_sensation_s": t_sense / max(n_sense, 1),
         "active_synapses_per_sensation": float(np.mean(synapses)) if synapses else 0.0,
     }
@@ -420,9 +439,6 @@ def run_touch_objects(net: Network, *, progress: ProgressFactory, trial: int) ->
          "converged_by": float(np.mean(sens <= k + 1))}
         for k in range(len(acc))
     ]
-    metrics["settle_iterations"] = res["settle_iterations"]  # per sensation, to a fixed point or cycle
-    metrics["activity"] = touch_activity(net.regions[config.regions[0].name], world, int(test[0]), codes[0],
-                                         e.max_sensations, np.random.default_rng(trial))
     metrics["series"] = {
         "accuracy_vs_sensations": {"x": list(range(1, len(acc) + 1)), "y": [float(a) for a in acc],
                                    "xlabel": "sensations", "ylabel": "fraction of objects recognised"},

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -21,8 +21,13 @@ from columns.column import Column
 from columns.dendrites import DendriteStore
 from columns.layers.l23 import L23Layer, L23Params
 from columns.layers.l4 import L4Layer, L4Params
+from columns.layers.l6 import L6Layer, L6Params
 
 from .consensus import SettleResult, SettleTracker
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .gridpath import GridCodes, InferenceResult
+    from .worlds.grid_objects import GridObjectWorld
 
 __all__ = ["Region", "SensationResult", "flatten_rows", "lateral_adjacency"]
 
@@ -78,13 +83,19 @@ class SensationResult:
 
 
 class Region:
-    """N columns with L4 and L2/3, voting laterally.
+    """N columns with L4, L2/3 (and a grid-module L6), voting laterally.
 
     Parameters
     ----------
     n_columns : number of columns.
-    location_size : L4 basal (location) input bits per column.
+    location_size : L4 basal (location) input bits per column (with ``l6``: ignored, the L6 cells
+        per column are L4's basal input).
     l4, l23 : layer parameters.
+    l6 : grid-module L6 parameters (Lewis et al. 2019): the region holds ``L6``, an
+        :class:`~columns.layers.l6.L6Layer` whose active cells are L4's basal input and whose anchor
+        segments sample L4 (L4 -> L6 anchoring); see the grid methods below.  None: the location is an
+        input (the world's location SDR).
+    object_layer : build L2/3 (``L23``); False for a column without an object layer (``L23`` is None).
     lateral : networkx graph of lateral connections (None: all-to-all).
     apical_feedback : L2/3 -> L1 -> L4 apical feedback within each column.
     apical_size : L4 apical input bits per column.  Default: this column's L2/3 cells
@@ -106,6 +117,8 @@ class Region:
         apical_size: int | None = None,
         settle_max_iterations: int = 10,
         seed: int | np.random.Generator | None = 0,
+        l6: L6Params | None = None,
+        object_layer: bool = True,
     ) -> None:
         self.n_columns = int(n_columns)
         if self.n_columns <= 0:
@@ -115,18 +128,26 @@ class Region:
         self.rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
         self.l4_params = l4 or L4Params()
         self.l23_params = l23 or L23Params()
-        self.location_size = int(location_size)
+        self.l6_params = l6
+        self.location_size = int(location_size) if l6 is None else l6.cells_per_column
         self.lateral_graph = lateral if lateral is not None else nx.complete_graph(self.n_columns)
         self.adjacency = lateral_adjacency(self.lateral_graph, self.n_columns)
         self.apical_feedback = bool(apical_feedback)
         self.settle_max_iterations = int(settle_max_iterations)
         self.apical_size = (self.l23_params.cells if apical_size is None else int(apical_size)) if apical_feedback else 0
         self.L4 = L4Layer(self.n_columns, self.location_size, self.apical_size, self.l4_params, self.rng)
-        self.L23 = L23Layer(self.n_columns, self.L4.cells_per_column, self.adjacency, self.l23_params, self.rng)
-        self.columns = [
-            Column(k, {"L4": (self.L4, self.L4.cells_per_column), "L23": (self.L23, self.l23_params.cells)})
-            for k in range(self.n_columns)
-        ]
+        self.L23: L23Layer | None = (
+            L23Layer(self.n_columns, self.L4.cells_per_column, self.adjacency, self.l23_params, self.rng)
+            if object_layer else None)
+        self.L6: L6Layer | None = (
+            L6Layer(self.n_columns, self.L4.cells_per_column, l6, self.rng) if l6 is not None else None)
+        layers: dict[str, tuple[Any, int]] = {"L4": (self.L4, self.L4.cells_per_column)}
+        if self.L23 is not None:
+            layers["L23"] = (self.L23, self.l23_params.cells)
+        if self.L6 is not None:
+            layers["L6"] = (self.L6, self.L6.cells_per_column)
+        self.columns = [Column(k, dict(layers)) for k in range(self.n_columns)]
+        self._grid_readout: Any = None
 
     # --------------------------------------------------------------- inputs
     def _inputs(self, features, locations) -> tuple[np.ndarray, np.ndarray]:
@@ -137,7 +158,10 @@ class Region:
     def reset(self) -> None:
         """Clear activity between objects (learned synapses stay)."""
         self.L4.reset()
-        self.L23.reset()
+        if self.L23 is not None:
+            self.L23.reset()
+        if self.L6 is not None:
+            self.L6.reset()
 
     # ------------------------------------------------------------- sensing
     def _apical(self, apical_input: np.ndarray | None) -> np.ndarray | None:
@@ -154,6 +178,7 @@ class Region:
         a novel pair bursts on the first repeat.  ``apical_input`` (flat L4 apical bits)
         replaces the default feedback from this region's own L2/3.
         """
+        self._require_object_layer("learn_sensation")
         mc, loc = self._inputs(features, locations)
         self.L23.begin_sensation()
         l4_active = np.zeros(int(repeats), dtype=np.int64)
@@ -178,6 +203,7 @@ class Region:
         (``0, 1, ...``) with the layers' state of that iteration: the hook a recorder uses to
         write any layer per settling iteration.
         """
+        self._require_object_layer("infer_sensation")
         mc, loc = self._inputs(features, locations)
         limit = self.settle_max_iterations if max_iterations is None else int(max_iterations)
         tracker = SettleTracker(limit)
@@ -212,6 +238,89 @@ class Region:
             l23_trajectory=trajectory,
         )
 
+    def _require_object_layer(self, method: str) -> None:
+        if self.L23 is None:
+            raise ValueError(f"Region.{method} settles the L2/3 object layer, which this region does not have "
+                             "(list L23 in column.layers)")
+
+    # ------------------------------------------------------- grid path (L6 grid modules)
+    def _require_grid(self, method: str) -> L6Layer:
+        if self.L6 is None:
+            raise ValueError(f"Region.{method} needs a grid-module L6 (list L6 with kind: grid_modules in "
+                             "column.layers)")
+        return self.L6
+
+    def _displace(self, displacement: np.ndarray | None) -> None:
+        if displacement is not None:
+            self.L6.path_integrate(np.asarray(displacement, dtype=np.float64))
+
+    def learn_grid_sensation(self, minicolumns: np.ndarray,
+                             displacement: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Move, then learn one feature at the current grid location (one shot), every column at once.
+
+        ``minicolumns``: flat active L4 minicolumns (column ``k``'s offset by ``k * minicolumns``);
+        ``displacement``: the sensor's movement since the last sensation, world units, ``(2,)`` or
+        ``(n_columns, 2)`` (None: no movement).  L4 learns on basal segments onto the L6 learnable
+        cells (the most excited cell of each module), L6 grows anchor segments from those cells onto
+        the L4 winner cells.  Returns ``(learnable L6 cells, L4 winner cells)``, flat and sorted.
+        """
+        l6 = self._require_grid("learn_grid_sensation")
+        self._displace(displacement)
+        learnable = l6.learnable_cells()
+        self.L4.compute(np.asarray(minicolumns, dtype=np.int64), learnable, None, learn=True)
+        l6.learn(self.L4.winner_cells)
+        self._grid_readout = None
+        return l6.sensory_cells.astype(np.int64), self.L4.winner_cells.astype(np.int64)
+
+    def infer_grid_sensation(self, minicolumns: np.ndarray, displacement: np.ndarray | None = None) -> np.ndarray:
+        """Move (path-integrate every bump), sense (L4 on the active grid cells), anchor L6 to L4.
+
+        Arguments as :meth:`learn_grid_sensation`.  Returns the anchored L6 cells (the location
+        hypotheses the sensation left), flat sorted int32.
+        """
+        l6 = self._require_grid("infer_grid_sensation")
+        self._displace(displacement)
+        self.L4.compute(np.asarray(minicolumns, dtype=np.int64), l6.active_cells, None, learn=False)
+        return l6.anchor_to(self.L4.active_cells)
+
+    def learn_grid_objects(self, world: GridObjectWorld, *, initial_phases: np.ndarray | None = None,
+                           sequential: bool = False) -> GridCodes:
+        """Learn every object of a :class:`~regions.worlds.grid_objects.GridObjectWorld` (one pass each).
+
+        Batched over objects (:func:`regions.gridpath.learn_objects`; sensation by sensation through
+        :meth:`learn_grid_sensation` when ``sequential`` or when batching would change the result).
+        ``initial_phases`` ``(n_objects, n_columns, modules, 2)``: start locations (drawn from this
+        region's generator when None).  Returns the learned codes (:class:`regions.gridpath.GridCodes`).
+        """
+        from . import gridpath
+
+        self._require_grid("learn_grid_objects")
+        learn = gridpath.learn_sequential if sequential else gridpath.learn_objects
+        codes = learn(self, world, initial_phases=initial_phases)
+        self._grid_readout = None
+        self.reset()
+        return codes
+
+    def infer_grid_episodes(self, world: GridObjectWorld, codes: GridCodes, orders: np.ndarray, *,
+                            objects: np.ndarray | None = None, vote: bool | None = None,
+                            vote_threshold: int = 5, record: bool = False,
+                            sequential: bool = False) -> InferenceResult:
+        """Touch learned grid objects, one inference episode per test object, all episodes at once.
+
+        Episodes are a batch axis of this region's layers (the learned synapses shared read-only,
+        the activity of each episode one row): :func:`regions.gridpath.infer_episodes`.  ``orders``
+        int ``(n_test, n_columns, steps)``: the feature each column touches at each step; ``objects``:
+        the learned object ids tested (default all).  ``sequential``: episode by episode through
+        :meth:`infer_grid_sensation` instead (the reference; no votes).
+        """
+        from . import gridpath
+
+        self._require_grid("infer_grid_episodes")
+        if sequential:
+            return gridpath.infer_sequential(self, world, codes, orders, objects=objects)
+        return gridpath.infer_episodes(self, world, codes, orders, objects=objects, vote=vote,
+                                       vote_threshold=vote_threshold, record=record)
+
     def _state_key(self) -> np.ndarray:
         # the joint state that settles: L2/3 activity (L4 follows from it and the fixed input)
         return self.L23.active_cells
@@ -227,9 +336,13 @@ class Region:
         return np.asarray(act.multiply(codes).sum(axis=1)).reshape(-1).astype(np.int64)
 
     def _stores(self) -> dict[str, "DendriteStore"]:
-        stores = {"L4.basal": self.L4.basal, "L23.proximal": self.L23.proximal, "L23.distal": self.L23.distal}
+        stores = {"L4.basal": self.L4.basal}
+        if self.L23 is not None:
+            stores.update({"L23.proximal": self.L23.proximal, "L23.distal": self.L23.distal})
         if self.L4.apical is not None:
             stores["L4.apical"] = self.L4.apical
+        if self.L6 is not None:
+            stores["L6.anchor"] = self.L6.anchor
         return stores
 
     def state_arrays(self) -> dict[str, np.ndarray]:
@@ -237,7 +350,8 @@ class Region:
         arrays: dict[str, np.ndarray] = {}
         for name, store in self._stores().items():
             arrays.update(store.to_arrays(prefix=f"{name}."))
-        arrays.update(self.L23.state_arrays())
+        if self.L23 is not None:
+            arrays.update(self.L23.state_arrays())
         return arrays
 
     def load_state_arrays(self, arrays: dict[str, np.ndarray]) -> None:
@@ -253,8 +367,13 @@ class Region:
                     f"this region expects {(store.n_cells, store.n_presynaptic)}"
                 )
             layer, attr = name.split(".")
-            setattr(getattr(self, layer), attr, restored)
-        self.L23.load_state_arrays(arrays)
+            if name == "L6.anchor":
+                self.L6.replace_anchor_store(restored)
+            else:
+                setattr(getattr(self, layer), attr, restored)
+        if self.L23 is not None:
+            self.L23.load_state_arrays(arrays)
+        self._grid_readout = None
 
     @property
     def n_synapses(self) -> int:

@@ -23,12 +23,8 @@ CLI_KEYS = {("description",), ("output", "dir"), ("output", "plot")}
 #: Known gaps of the one-model migration, each with why; the test fails when one is fixed (update
 #: this list) and when a new silent key appears.
 KNOWN_UNREAD: dict[str, set[tuple]] = {
-    # grid_objects still runs the batched 2019 path rather than a Region built from the column:
-    # layers and the L6 kind are checked by validation only; the world is read through its own copy
-    "grid_objects": {("regions", 0, "column", "layers"), ("regions", 0, "column", "L6", "kind"),
-                     ("world", "params", "grid_width"), ("world", "params", "spacing"),
-                     # read only when capacity_search is true (it is false in the shipped file)
-                     ("experiment", "params", "min_accuracy"), ("experiment", "params", "capacity_increment"),
+    # grid_objects: read only when capacity_search is true (it is false in the shipped file)
+    "grid_objects": {("experiment", "params", "min_accuracy"), ("experiment", "params", "capacity_increment"),
                      ("experiment", "params", "capacity_resolution")},
     # runs read these through a copy of the config (sweep points / private world builders)
     "critical_sweep": {("regions", 0, "column", "L23", "distal", "sample_size"),

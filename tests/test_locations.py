@@ -1,4 +1,4 @@
-"""The 2019 locations experiment: world, batched learning/inference vs the layers, votes, capacity."""
+"""The 2019 locations experiment: world, the region's batched grid path vs its layers, votes, capacity."""
 
 from __future__ import annotations
 
@@ -9,19 +9,17 @@ from hypothesis import strategies as st
 
 from regions.config import ConfigError, config_from_dict, load_config
 from columns.layers.l6 import rows_to_csr
+from regions import build
+from regions.gridpath import _LatticeBumps, _least_used_cells
 from regions.locations import (
     PUBLISHED,
-    _LatticeBumps,
-    _least_used_cells,
     capacity_reference_search,
     ideal_observer,
-    make_location_network,
+    make_grid_region,
     nearest_cells,
-    run_grid_objects,
     run_locations,
     touch_orders,
 )
-from regions.builder import ProgressFactory
 from regions.worlds.grid_objects import GridObjectWorld
 
 
@@ -48,8 +46,8 @@ def test_touch_orders_are_traversals_that_always_move() -> None:
 
 
 def test_nearest_cells_are_the_most_excited_cells() -> None:
-    net = make_location_network(seed=0)
-    modules = net.l6.episode_modules(50)
+    region = make_grid_region(seed=0)
+    modules = region.L6.episode_modules(50)
     phases = np.random.default_rng(1).random((50, 10, 2))
     modules.set_bumps(phases)
     expected = modules.most_excited_cells(1).reshape(50, 10) % 100
@@ -71,15 +69,19 @@ def test_least_used_cells_balance_the_load_like_sequential_choice() -> None:
 
 def _learned(n_objects: int = 15, seed: int = 0, columns: int = 1):
     world = GridObjectWorld(n_objects, 30, seed=seed)
-    net = make_location_network(columns=columns, seed=seed)
-    net.learn(world)
-    return world, net
+    region = make_grid_region(columns=columns, seed=seed)
+    codes = region.learn_grid_objects(world)
+    return world, region, codes
+
+
+def _orders(world: GridObjectWorld, columns: int = 1, seed: int = 0) -> np.ndarray:
+    return touch_orders(np.random.default_rng(seed), world.n_objects, columns, world.features_per_object)
 
 
 def test_a_small_learned_set_is_recognised_within_a_few_sensations() -> None:
-    world, net = _learned(20)
-    assert net.learned_batched
-    result = net.infer()
+    world, region, codes = _learned(20)
+    assert codes.batched
+    result = region.infer_grid_episodes(world, codes, _orders(world))
     assert result.accuracy == 1.0
     assert result.median_sensations <= 3
     assert not result.wrong_lock.any()
@@ -88,27 +90,29 @@ def test_a_small_learned_set_is_recognised_within_a_few_sensations() -> None:
 def test_batched_learning_equals_sensation_by_sensation_learning() -> None:
     world = GridObjectWorld(12, 30, seed=1)
     phases = np.random.default_rng(5).random((12, 1, 10, 2))
-    batched = make_location_network(seed=2)
-    batched.learn(world, initial_phases=phases)
-    sequential = make_location_network(seed=3)
-    sequential.learn_sequential(world, initial_phases=phases)
-    np.testing.assert_array_equal(batched.location_codes, sequential.location_codes)
-    for net in (batched, sequential):
-        assert net.l4.basal.n_segments == 12 * 10 * 10 and net.l6.anchor.n_segments == 12 * 10 * 10
+    batched = make_grid_region(seed=2)
+    a_codes = batched.learn_grid_objects(world, initial_phases=phases)
+    sequential = make_grid_region(seed=3)
+    b_codes = sequential.learn_grid_objects(world, initial_phases=phases, sequential=True)
+    assert a_codes.batched and not b_codes.batched
+    np.testing.assert_array_equal(a_codes.location, b_codes.location)
+    for region, codes in ((batched, a_codes), (sequential, b_codes)):
+        assert region.L4.basal.n_segments == 12 * 10 * 10 and region.L6.anchor.n_segments == 12 * 10 * 10
         # each winner sits in a sensed minicolumn, one per minicolumn
-        mc = net.winner_codes // 16
+        mc = codes.winners // 16
         sdr = world.feature_sdrs[world.features][:, :, None, :]
         np.testing.assert_array_equal(np.sort(mc, axis=-1), sdr)
     orders = touch_orders(np.random.default_rng(0), 12, 1, 10)
-    a, b = batched.infer(orders), sequential.infer(orders)
+    a = batched.infer_grid_episodes(world, a_codes, orders)
+    b = sequential.infer_grid_episodes(world, b_codes, orders)
     assert a.accuracy == b.accuracy == 1.0
 
 
 def test_batched_inference_reproduces_the_layers_step_by_step() -> None:
-    world, net = _learned(25, seed=4)
+    world, region, codes = _learned(25, seed=4)
     orders = touch_orders(np.random.default_rng(9), 25, 1, 10)
-    batched = net.infer(orders)
-    reference = net.infer_sequential(orders)
+    batched = region.infer_grid_episodes(world, codes, orders)
+    reference = region.infer_grid_episodes(world, codes, orders, sequential=True)
     np.testing.assert_array_equal(batched.sensations, reference.sensations)
     np.testing.assert_array_equal(batched.wrong_lock, reference.wrong_lock)
 
@@ -120,8 +124,8 @@ def test_convolved_grid_activity_equals_the_bump_by_bump_rule(seed: int, cells_p
                                                               moves: int) -> None:
     """Episode activity (FFT convolution, cached kernels) = GridModules on the same bumps."""
     rng = np.random.default_rng(seed)
-    net = make_location_network(columns=columns, modules=3, cells_per_axis=cells_per_axis, seed=seed % 1000)
-    l6 = net.l6
+    region = make_grid_region(columns=columns, modules=3, cells_per_axis=cells_per_axis, seed=seed % 1000)
+    l6 = region.L6
     n_episodes = 3
     bumps = _LatticeBumps(l6, n_episodes)
     # a few anchored cells per episode, then up to two movements on a 20-unit grid
@@ -152,9 +156,9 @@ def test_convolved_grid_activity_equals_the_bump_by_bump_rule(seed: int, cells_p
 def test_path_integration_keeps_l4_predictions_correct() -> None:
     world = GridObjectWorld(10, 30, seed=6)
     phases = np.random.default_rng(6).random((10, 1, 10, 2))
-    net = make_location_network(seed=6)
-    net.learn(world, initial_phases=phases)
-    l4, l6 = net.l4, net.l6
+    region = make_grid_region(seed=6)
+    codes = region.learn_grid_objects(world, initial_phases=phases)
+    l4, l6 = region.L4, region.L6
     obj = 4
     l4.reset()
     l6.reset()
@@ -164,22 +168,22 @@ def test_path_integration_keeps_l4_predictions_correct() -> None:
         l6.path_integrate(world.positions[obj, i] - world.positions[obj, 0])
         l4.compute(world.sense(obj, i), l6.active_cells, None, learn=False)
         assert l4.bursting_minicolumns.size == 0
-        np.testing.assert_array_equal(np.sort(l4.active_cells), net.winner_codes[obj, i, 0])
+        np.testing.assert_array_equal(np.sort(l4.active_cells), codes.winners[obj, i, 0])
         l6.path_integrate(world.positions[obj, 0] - world.positions[obj, i])  # back to the start
 
 
 def test_first_touch_is_a_union_that_contains_the_object() -> None:
-    world, net = _learned(30, seed=7)
-    l4, l6 = net.l4, net.l6
+    world, region, codes = _learned(30, seed=7)
+    l4, l6 = region.L4, region.L6
     obj, i = 2, 5
     l4.reset()
     l6.reset()
     l4.compute(world.sense(obj, i), l6.active_cells, None, learn=False)
     assert l4.bursting_minicolumns.size == 10  # no location yet: every minicolumn bursts
     anchored = l6.anchor_to(l4.active_cells)
-    assert np.all(np.isin(net.location_codes[obj, i, 0], anchored))
+    assert np.all(np.isin(codes.location[obj, i, 0], anchored))
     same_feature = np.argwhere(world.features == world.features[obj, i])
-    assert anchored.size >= net.location_codes[obj, i, 0].size
+    assert anchored.size >= codes.location[obj, i, 0].size
     assert anchored.size <= same_feature.shape[0] * 10 * 2
 
 
@@ -187,9 +191,9 @@ def test_voting_columns_recognise_in_fewer_sensations() -> None:
     world = GridObjectWorld(60, 60, seed=8)
     means = []
     for columns in (1, 3):
-        net = make_location_network(columns=columns, seed=8)
-        net.learn(world)
-        result = net.infer()
+        region = make_grid_region(columns=columns, seed=8)
+        codes = region.learn_grid_objects(world)
+        result = region.infer_grid_episodes(world, codes, _orders(world, columns))
         assert result.accuracy >= 0.95
         means.append(float(np.mean(result.sensations[result.recognised])))
     assert means[1] < means[0]
@@ -267,7 +271,8 @@ def _grid_config(**params: object) -> dict:
 
 
 def test_config_runner_reports_recognition() -> None:
-    metrics = run_grid_objects(config_from_dict(_grid_config()), seed=0, progress=ProgressFactory(False), trial=0)
+    net = build(config_from_dict(_grid_config()))
+    metrics = net.run()[0]
     assert metrics["accuracy"] == 1.0
     assert metrics["table"][-1]["recognised_by"] == 1.0
     assert "capacity" not in metrics  # capacity_search is off by default
@@ -286,12 +291,12 @@ def test_config_capacity_search_follows_the_reference_schedule(monkeypatch: pyte
 
     monkeypatch.setattr(locations, "run_locations", fake_run)
     cfg = config_from_dict(_grid_config(capacity_search=True))
-    metrics = run_grid_objects(cfg, seed=0, progress=ProgressFactory(False), trial=0)
+    metrics = build(cfg).run()[0]
     assert metrics["capacity"] == true_capacity
     assert [n for n, _ in metrics["capacity_probes"]] == [128, 256, 192, 160, 144, 152, 148, 146, 147]
     assert calls[0]["n_features"] == 30 and calls[0]["world_kwargs"] == {"grid_width": 4, "spacing": 20.0}
     cfg = config_from_dict(_grid_config(capacity_search=True, capacity_increment=16, capacity_resolution=4))
-    assert run_grid_objects(cfg, seed=0, progress=ProgressFactory(False), trial=0)["capacity"] == 144
+    assert build(cfg).run()[0]["capacity"] == 144
 
 
 @pytest.mark.parametrize("override, key, message", [
@@ -336,7 +341,7 @@ def _near_published(capacity: int, published: int) -> bool:
 def test_capacity_at_default_parameters_reaches_the_published_median() -> None:
     """The shipped config's capacity search (the reference's schedule), one trial."""
     cfg = load_config("configs/grid_objects.yaml", ["experiment.params.capacity_search=true"])
-    metrics = run_grid_objects(cfg, seed=0, progress=ProgressFactory(False), trial=0)
+    metrics = build(cfg).run()[0]
     assert _near_published(metrics["capacity"], PUBLISHED["capacity_default"]), metrics["capacity_probes"]
 
 
