@@ -3,7 +3,7 @@
 Two registered experiments:
 
 ``continual_learning``
-    One region learns ``stages`` sets of ``objects_per_stage`` feature objects in sequence, one
+    A protocol over the network built from the config: its (first) region learns ``stages`` sets of ``objects_per_stage`` feature objects in sequence, one
     exposure each, never resetting its synapses.  After every stage the first set and all objects
     learned so far are touched (the ``touch_objects`` protocol of :mod:`regions.experiments`) and
     the fraction recognised is reported: local, one-shot learning should keep the first set.  Side
@@ -36,6 +36,7 @@ from .builder import ProgressFactory, Uses, register_builder
 from .config import Config, Params
 from .dynamics.spikes import analyse_spikes
 from .experiments import learn_objects, touch_objects
+from .network import Network, derived_seed, recall_codes, store_codes
 from .region import Region
 from .worlds.feature_objects import FeatureObjectWorld
 
@@ -237,11 +238,21 @@ class ContinualLearningParams(Params):
     mlp_max_epochs: PositiveInt = 300
 
 
-@register_builder("continual_learning", "experiment", params=ContinualLearningParams)
-def run_continual_learning(config: Config, *, seed: int, progress: ProgressFactory, trial: int) -> dict[str, Any]:
-    """Learn stages of objects in one region, report retention, novelty and energy (see module doc)."""
-    from .builder import build
+@register_builder("continual_learning", "experiment", params=ContinualLearningParams, protocol=True,
+                  uses=Uses().but(add_keys={"phases"}, drop_keys={"noise"}))
+def run_continual_learning(net: Network, *, progress: ProgressFactory, trial: int) -> dict[str, Any]:
+    """Learn stages of objects into ``net``'s region, report retention, novelty and energy (module doc).
 
+    ``experiment.phases``: ``train`` learns the stages (recognition of the first set and of all
+    learned objects measured after each; the objects' L2/3 codes kept in ``net.memory``); ``test``
+    alone evaluates a trained network (``cortical run --load``): recognition of the first set and of
+    every learned object, novelty and energy, without a learning step.  The novelty curve learns
+    its objects in a region with nothing learned: the network's region spec built afresh by the
+    registered region builder (the network's own region is not touched by it).
+    """
+    from .builder import get_builder
+
+    config = net.config
     p = ContinualLearningParams.model_validate(config.experiment.params)
     e = config.experiment
     n_learn = p.stages * p.objects_per_stage
@@ -250,27 +261,57 @@ def run_continual_learning(config: Config, *, seed: int, progress: ProgressFacto
             f"experiment.n_objects ({e.n_objects}) must be at least stages * objects_per_stage + novel_objects "
             f"= {n_learn + p.novel_objects}"
         )
-    net = build(config.with_values({"seed": int(seed) % (2**31)}))
-    region: Region = next(iter(net.regions.values()))
+    spec = config.regions[0]
+    region: Region = net.regions[spec.name]
     world: FeatureObjectWorld = net.world
     stages = [np.arange(s * p.objects_per_stage, (s + 1) * p.objects_per_stage) for s in range(p.stages)]
     touch = dict(max_sensations=e.max_sensations, overlap_threshold=p.overlap_threshold, max_active=p.max_active)
-    codes: list[Any] = []
+    first_seed, all_seed = derived_seed(net.build_seed, 6, 0), derived_seed(net.build_seed, 6, 1)
     rows: list[dict[str, Any]] = []
     t0 = time.perf_counter()
-    for s, objs in enumerate(stages):
-        new_codes, _ = learn_objects(region, world, objs, p.learn_repeats, progress)
-        codes.extend(new_codes)
-        learned = np.concatenate(stages[: s + 1])
+    if "train" in e.phases:
+        codes: list[Any] = []
+        for s, objs in enumerate(stages):
+            new_codes, _ = learn_objects(region, world, objs, p.learn_repeats, progress)
+            codes.extend(new_codes)
+            store_codes(net, "object_codes", codes)
+            learned = np.concatenate(stages[: s + 1])
+            rows.append({
+                "stage": s + 1,
+                "objects_learned": int(learned.size),
+                "first_set_recognised": recognition(region, world, codes[: stages[0].size], stages[0],
+                                                    seed=first_seed, **touch),
+                "all_recognised": recognition(region, world, codes, learned, seed=all_seed, **touch),
+                "synapses": int(region.n_synapses),
+            })
+    else:
+        codes = recall_codes(net, "object_codes")
+        if len(codes) < n_learn:
+            raise ValueError(f"the loaded network learned {len(codes)} objects; stages * objects_per_stage is {n_learn}")
+        learned = np.concatenate(stages)
         rows.append({
-            "stage": s + 1,
+            "stage": p.stages,
             "objects_learned": int(learned.size),
-            "first_set_recognised": recognition(region, world, codes[: stages[0].size], stages[0], seed=seed, **touch),
-            "all_recognised": recognition(region, world, codes, learned, seed=seed + 1, **touch),
+            "first_set_recognised": recognition(region, world, codes[: stages[0].size], stages[0],
+                                                seed=first_seed, **touch),
+            "all_recognised": recognition(region, world, codes[:n_learn], learned, seed=all_seed, **touch),
             "synapses": int(region.n_synapses),
         })
     t_run = time.perf_counter() - t0
-    mlp = mlp_sequential(world, stages, hidden=p.mlp_hidden, max_epochs=p.mlp_max_epochs, seed=seed) if p.mlp else None
+    metrics: dict[str, Any] = {
+        "columns": region.n_columns,
+        "plasticity": spec.column.plasticity,
+        "first_set_recognised_final": rows[-1]["first_set_recognised"],
+        "all_recognised_final": rows[-1]["all_recognised"],
+        "synapses": int(region.n_synapses),
+        "run_time_s": t_run,
+    }
+    if "test" not in e.phases:
+        metrics["table"] = rows
+        return metrics
+    # the MLP baseline learns the same stages from scratch (it is no part of the network)
+    mlp = (mlp_sequential(world, stages, hidden=p.mlp_hidden, max_epochs=p.mlp_max_epochs, seed=net.trial_seed)
+           if p.mlp and "train" in e.phases else None)
     for row, m in zip(rows, mlp or []):
         row["mlp_first_set"] = m["first"]
         row["mlp_all"] = m["all"]
@@ -278,25 +319,23 @@ def run_continual_learning(config: Config, *, seed: int, progress: ProgressFacto
     energy_learned = energy_per_sensation(region, world, stages[0][: p.novel_objects])
     energy_novel = energy_per_sensation(region, world, novel)
     # wholly novel input: objects of another world (new feature and location SDRs)
-    energy_unseen = energy_per_sensation(region, foreign_world(world, seed + 7919), np.arange(p.novel_objects))
-    # novelty over exposures, in a fresh region (no pair known yet) learning objects on first exposure
-    fresh_region: Region = next(iter(build(config.with_values({"seed": (int(seed) + 1) % (2**31)})).regions.values()))
+    energy_unseen = energy_per_sensation(region, foreign_world(world, derived_seed(net.build_seed, 6, 2)),
+                                         np.arange(p.novel_objects))
+    # novelty over exposures, in a region with nothing learned (the same spec, built afresh)
+    fresh_region: Region = get_builder("region", "default")(
+        spec, graph=net.lateral[spec.name], config=config, seed=derived_seed(net.build_seed, 6, 3),
+        apical_size=net.apical_size(spec.name))
     exposures = novelty_by_exposure(fresh_region, world, np.arange(p.novelty_objects), learn_repeats=p.learn_repeats)
-    metrics: dict[str, Any] = {
-        "columns": region.n_columns,
-        "plasticity": config.regions[0].column.plasticity,
-        "first_set_recognised_final": rows[-1]["first_set_recognised"],
-        "all_recognised_final": rows[-1]["all_recognised"],
+    metrics.update({
         "mlp_first_set_final": rows[-1].get("mlp_first_set"),
-        "mlp": "scikit-learn MLPClassifier" if mlp is not None else "skipped (scikit-learn not installed)" if p.mlp
-        else "off",
+        "mlp": "scikit-learn MLPClassifier" if mlp is not None else "skipped (scikit-learn not installed)"
+        if p.mlp and "train" in e.phases else "off",
         "novelty_by_exposure": [float(v) for v in exposures],
         "energy_learned": energy_learned,
         "energy_novel": energy_novel,
         "energy_unseen_world": energy_unseen,
-        "run_time_s": t_run,
         "table": rows,
-    }
+    })
     metrics["series"] = {
         "first_set_recognised": {"x": [r["objects_learned"] for r in rows], "y": [r["first_set_recognised"] for r in rows],
                                  "xlabel": "objects learned", "ylabel": "first set recognised"},

@@ -31,12 +31,6 @@ KNOWN_UNREAD: dict[str, set[tuple]] = {
                        ("regions", 0, "column", "L23", "distal", "threshold")},
     "arena_navigation": {("world", "params", k) for k in
                          ("side", "n_landmarks", "sense_radius", "feature_size", "feature_active", "bit_noise")},
-    # continual_learning builds its region and world from a copy of the config (not yet a protocol
-    # over the network)
-    "continual_learning": {("experiment", k) for k in ("features_per_object", "n_features", "n_locations")}
-    | {("regions", 0, "column", "L23", k) for k in ("cells", "sdr_size", "settle_max_iterations")}
-    | {("regions", 0, "column", "L4", k) for k in ("active_minicolumns", "cells_per_minicolumn", "minicolumns")}
-    | {("world", "kind"), ("world", "params", "location_active"), ("world", "params", "location_size")},
 }
 
 
