@@ -77,3 +77,42 @@ def test_the_config_key_reaches_the_layer_and_a_bad_value_is_named(tmp_path) -> 
         load_config(path)
     with pytest.raises(ValueError, match="per_synapse"):
         L23Params(proximal_dendrites="per_synapse")
+
+
+def _trained_distal(dendrites: str, n_objects: int = 10, seed: int = 0, columns: int = 1):
+    world = FeatureObjectWorld(n_objects, 5, 10, 10, seed=seed)
+    params = L23Params(cells=1024, sdr_size=20, distal_threshold=8, distal_sample_size=12,
+                       distal_dendrites=dendrites)
+    region = Region(columns, 2400, L4Params(), params, apical_feedback=False, settle_max_iterations=3, seed=seed)
+    codes, _ = learn_objects(region, world, np.arange(n_objects), repeats=3)
+    return world, region, codes
+
+
+def test_per_source_keeps_one_distal_dendrite_per_cell_and_source() -> None:
+    world, region, codes = _trained_distal("per_source", columns=2)
+    store = region.L23.distal
+    live = np.flatnonzero(store.segment_cell >= 0)
+    # at most one dendrite per (cell, source column): 2 columns -> at most 2 per cell
+    assert store.cell_segment_count.max() <= 2
+    assert region.L23._obj_src_keys.size == live.size
+    # the per-object layer grows one per (cell, source, object): a shared cell holds more
+    _, per_object, _codes = _trained_distal("per_object", columns=2)
+    assert per_object.L23.distal.cell_segment_count.max() > 2
+    # the summed dendrites still recognise what they learned
+    out = touch_objects(region, world, codes, np.arange(len(codes)), np.random.default_rng(0), max_sensations=5,
+                        overlap_threshold=15, max_active=30)
+    assert out["correct"][:, -1].all()
+
+
+def test_per_source_map_survives_state_arrays_round_trip() -> None:
+    world, region, codes = _trained_distal("per_source")
+    arrays = region.state_arrays()
+    fresh = Region(1, 2400, L4Params(), region.l23_params, apical_feedback=False, settle_max_iterations=3, seed=0)
+    fresh.load_state_arrays(arrays)
+    assert np.array_equal(fresh.L23._obj_src_keys, region.L23._obj_src_keys)
+    before = fresh.L23.distal.n_segments
+    # learning one more object on the loaded layer reuses the cells' dendrites: no second dendrite
+    # for a (cell, source) already present
+    learn_objects(fresh, world, np.array([0]), repeats=3)
+    assert fresh.L23.distal.cell_segment_count.max() <= 1
+    assert fresh.L23.distal.n_segments >= before
