@@ -284,7 +284,7 @@ def time_to_consensus(
     if by_columns:
         ax2 = axes[0, 1]
         cols = sorted(by_columns)
-        ax2.plot(cols, _finite([by_columns[c] for c in cols]), marker="o")
+        ax2.plot(cols, _finite([by_columns[c] for c in cols]), marker="o", label="mean")
         _integer_ticks(ax2.xaxis)
         ax2.set_xlim(min(cols) - 0.5, max(cols) + 0.5)
         ax2.set_ylim(bottom=0.0)
@@ -312,7 +312,7 @@ def capacity_curve(
     threshold : the capacity criterion, drawn as a horizontal line (0.9 = fewer than 10 % fail).
     published_capacity : the published capacity, drawn as a dashed vertical line.
     """
-    if len(objects) != len(recognised) or not objects:
+    if len(objects) != len(recognised) or len(objects) == 0:
         raise ValueError(f"capacity_curve: {len(objects)} object counts and {len(recognised)} fractions")
     fig, axes = _figure()
     ax = axes[0, 0]
@@ -376,7 +376,7 @@ def capacity_trend(
 def _fit_line(ax: Axes, x: Sequence[float], y: Sequence[float], exponent: float | None,
               x_min: float | None, symbol: str) -> None:
     """Draw the power-law CCDF P(X >= x) ~ x^-(exponent - 1) over the fit range [x_min, max x]."""
-    if exponent is None or x_min is None or not math.isfinite(exponent) or not x:
+    if exponent is None or x_min is None or not math.isfinite(exponent) or len(x) == 0:
         return
     xs = [float(v) for v in x]
     x_max = max(xs)
@@ -446,7 +446,7 @@ def size_vs_duration(
     ``gamma_predicted`` ((alpha - 1) / (tau - 1), the crackling-noise relation) is drawn as a
     second dashed slope when given; both lines pass through the geometric centre of the data.
     """
-    if len(durations) != len(mean_sizes) or not durations:
+    if len(durations) != len(mean_sizes) or len(durations) == 0:
         raise ValueError(f"size_vs_duration: {len(durations)} durations and {len(mean_sizes)} sizes")
     fig, axes = _figure()
     ax = axes[0, 0]
@@ -485,7 +485,7 @@ def branching_vs_knob(
     ``analytic_critical`` (the knob value where the analytic m reaches 1) is drawn as a dotted
     vertical line.
     """
-    if len(values) != len(measured) or not values:
+    if len(values) != len(measured) or len(values) == 0:
         raise ValueError(f"branching_vs_knob: {len(values)} values and {len(measured)} measurements")
     if analytic is not None and len(analytic) != len(values):
         raise ValueError(f"branching_vs_knob: {len(values)} values and {len(analytic)} analytic points")
