@@ -79,6 +79,7 @@ def l23_params(spec: RegionSpec) -> L23Params:
         distal_connected_permanence=c.distal.permanence.connected,
         distal_increment=c.distal.permanence.increment, distal_decrement=c.distal.permanence.decrement,
         inertia=c.inertia, proximal_dendrites=c.proximal.dendrites,
+        distal_dendrites=c.distal.dendrites,
     )
 
 
