@@ -1,7 +1,8 @@
 """Arena navigation: path integration with grid modules, place cells, landmarks, replay.
 
 An agent random-walks in a square arena (``ArenaWorld``) and path-integrates its self-motion
-with the coordinate frame's grid modules under phase noise; many noisy copies of the
+with the grid modules of the network's column L6 (the config's ``regions[0].column.L6``) under
+phase noise; many noisy copies of the
 integrator measure the drift against sigma * sqrt(N). Place cells read the path-integrated
 grid code; each landmark is stored one-shot in an ``EpisodicMemory`` on its first visit (the
 landmark's location code = the agent's path-integrated phases shifted by the sensed
@@ -26,8 +27,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout
 
+from regions.builder import build  # noqa: E402
 from regions.config import load_config  # noqa: E402
-from regions.navigation import NavigationResult, plot_navigation, run_navigation_from_config  # noqa: E402
+from regions.navigation import NavigationResult, navigate, plot_navigation  # noqa: E402
 
 CONFIG = ROOT / "configs" / "arena_navigation.yaml"
 
@@ -50,18 +52,21 @@ def report(result: NavigationResult, seed: int) -> None:
     """Print the drift table, place-cell, landmark and replay figures."""
     p, frame, world = result.params, result.frame, result.world
     print(f"arena {world.side:g} x {world.side:g}, {p.walkers} integrators, {p.steps} steps, "
-          f"periods {frame.periods.tolist()} (unique range {frame.unique_range:g}), "
+          f"{frame.lattice} grid modules of periods {frame.periods.tolist()} (unique range {frame.unique_range:g}), "
           f"phase noise {p.phase_noise:g} periods/step, seed {seed}")
     print("\npath integration (all integrators; position error in world units, median)")
     print(f"{'steps':>7} {'rms phase err':>14} {'sigma*sqrt(N)':>14} {'err, full range':>16} "
           f"{'P(err < 1)':>11} {'err, in arena':>14} {'predicted':>10}")
     for r in result.integration.drift:
+        full = "n/a" if r.median_error_full_range is None else f"{r.median_error_full_range:.3f}"
+        within = "n/a" if r.fraction_within_1 is None else f"{r.fraction_within_1:.2f}"
         print(f"{r.steps:>7} {r.rms_phase_error:>14.4f} {r.predicted_phase_error:>14.4f} "
-              f"{r.median_error_full_range:>16.3f} {r.fraction_within_1:>11.2f} "
+              f"{full:>16} {within:>11} "
               f"{r.median_error_in_arena:>14.3f} {r.predicted_median_error:>10.3f}")
     print("  (independent noise per module breaks the residue consistency: decoding over the\n"
           "   whole unique range fails catastrophically long before the phases are lost; a prior\n"
-          "   'inside the arena' keeps the error near the least-squares prediction much longer)")
+          "   'inside the arena' keeps the error near the least-squares prediction much longer.\n"
+          "   Full range: only a square frame of integer periods has an exact unique range)")
     firing = result.place_firing
     stats = result.field_stats
     print(f"\nplace cells: {result.place.n_cells} cells, {firing.any(axis=0).sum()} fired along the "
@@ -103,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     }
     config = load_config(CONFIG)
     config = config.with_values({"seed": args.seed, **{k: v for k, v in overrides.items() if v is not None}})
-    result = run_navigation_from_config(config, seed=args.seed)
+    result = navigate(build(config))
     report(result, args.seed)
     if args.plot is not None:
         print(f"wrote {plot_navigation(result, args.plot / 'arena_navigation.png')}")

@@ -51,6 +51,12 @@ class CoordinateFrame:
         Radians per module, hexagonal lattice only (default: spread over 60 degrees).
     cells_per_axis:
         Grid cells per torus axis for the cell-level views (`grid_modules`, `grid_code`).
+    bump_sigma:
+        Width of a module's activity bump, periods (default: ``GridModules``' default for
+        ``cells_per_axis``); sets which cells a grid code holds.
+
+    `from_grid_modules` builds the frame of a column's L6 grid modules (their scales,
+    orientations, lattice angle, cells and bump width): one source of truth for both.
 
     Examples
     --------
@@ -68,6 +74,7 @@ class CoordinateFrame:
         lattice: Literal["square", "hexagonal"] = "square",
         orientations: ArrayLike | None = None,
         cells_per_axis: int = 10,
+        bump_sigma: float | None = None,
     ) -> None:
         period_array = np.atleast_1d(np.asarray(periods, dtype=np.float64))
         if period_array.ndim != 1 or period_array.size == 0:
@@ -101,9 +108,31 @@ class CoordinateFrame:
         self._lattice: Literal["square", "hexagonal"] = lattice
         self._lattice_angle = angle
         self._cells_per_axis = int(cells_per_axis)
+        self._bump_sigma = None if bump_sigma is None else float(bump_sigma)
         # the frame's own modules (one "column") give the phase matrices and cell geometry
         self._reference = self.grid_modules(1)
         self._phase_matrices = np.array(self._reference.phase_matrices[0])  # (M, 2, 2)
+
+    @classmethod
+    def from_grid_modules(cls, modules: GridModules) -> CoordinateFrame:
+        """The frame of a batch of grid modules (e.g. a column's L6, ``region.L6.modules``).
+
+        A 60-degree lattice gives a hexagonal frame with the modules' orientations, a 90-degree
+        one with zero orientations the square frame; periods are the modules' scales (those of
+        the first column), cells per axis and bump width are the modules'.
+        """
+        scales = np.asarray(modules.scales, dtype=np.float64).reshape(-1, modules.n_modules)[0]
+        orientations = np.asarray(modules.orientations, dtype=np.float64).reshape(-1, modules.n_modules)[0]
+        angle = float(modules.lattice_angle)
+        if math.isclose(angle, 60.0):
+            lattice: Literal["square", "hexagonal"] = "hexagonal"
+        elif math.isclose(angle, 90.0) and np.allclose(orientations, 0.0):
+            lattice = "square"
+        else:
+            raise ValueError(f"a frame takes 60-degree (hexagonal) or axis-aligned 90-degree (square) grid "
+                             f"modules, got lattice angle {angle:g} with orientations {orientations.tolist()}")
+        return cls(scales, lattice=lattice, orientations=orientations if lattice == "hexagonal" else None,
+                   cells_per_axis=modules.cells_per_axis, bump_sigma=modules.bump_sigma)
 
     @staticmethod
     def geometric_periods(smallest: float, n_modules: int, ratio: float = 1.4) -> NDArray[np.float64]:
@@ -256,6 +285,7 @@ class CoordinateFrame:
             self._cells_per_axis if cells_per_axis is None else cells_per_axis,
             scales=self._periods,
             orientations=self._orientations,
+            bump_sigma=self._bump_sigma,
             lattice_angle=self._lattice_angle,
         )
 

@@ -1,5 +1,13 @@
 """Arena navigation: path integration with grid modules, place cells, landmarks, replay.
 
+Experiment kind ``arena_navigation`` is a protocol over the network built from the config: its
+grid modules are the first region's column L6 (``column.L6``, kind ``grid_modules``: scales,
+orientations, cells per axis and bump width of one source), the landmarks' feature SDRs have
+the column's L4 size (``L4.minicolumns`` bits, ``L4.active_minicolumns`` active) and each
+landmark's identity in the episodic memory is an L2/3 object code (``L23.sdr_size`` of
+``L23.cells`` cells).  The place cells and the landmark episodes it forms are kept in
+``net.memory`` (saved with ``cortical run --save``).
+
 An agent random-walks in an :class:`~regions.worlds.arena.ArenaWorld` (the world reflects it
 at the walls and reports the displacement actually made). The agent's side:
 
@@ -8,8 +16,9 @@ at the walls and reports the displacement actually made). The agent's side:
   per step, per module and axis). ``n_walkers`` copies integrate the same displacements with
   independent noise (the drift is a property of the noise, not of the path), so the phase
   error after ``N`` steps is measured against the random-walk law ``sigma * sqrt(N)``
-  (Burak & Fiete 2009). Positions are decoded by maximum likelihood over the whole unique
-  range and, with the prior "inside the arena", over the arena plus a margin; the least-squares
+  (Burak & Fiete 2009). Positions are decoded by maximum likelihood with the prior "inside the
+  arena", over the arena plus a margin, and, when the frame has an exact unique range (integer
+  periods on the square lattice), also over that whole range; the least-squares
   prediction of the rms position error is ``sigma sqrt(N) sqrt(trace((sum_m A_m^T A_m)^-1))``
   (``A_m`` the module's phase matrix, ``1 / period`` on the square lattice), and the median of
   an isotropic 2-D Gaussian error is ``sqrt(ln 2)`` times its rms;
@@ -18,7 +27,8 @@ at the walls and reports the displacement actually made). The agent's side:
 * **landmarks** -- the first time the agent senses a landmark it stores one episode in an
   :class:`~regions.hippocampus.EpisodicMemory`: the landmark's location code (the agent's
   path-integrated phases shifted by the sensed egocentric offset), its feature SDR and its
-  identity; on every later visit it recalls the identity from the location code alone;
+  identity (an object code); on every later visit it recalls the identity from the location
+  code alone (the stored identity code overlapping the recalled object code most);
 * **replay** -- the walk's path-integrated codes are stored as one trajectory and replayed
   by chained, noisy pattern completion, time-compressed; the order is scored by Spearman's
   rho against the walk's order.
@@ -34,7 +44,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +55,10 @@ from pydantic.types import NonNegativeFloat, PositiveFloat, PositiveInt
 from scipy.stats import spearmanr
 
 from .builder import ProgressFactory, Uses, register_builder
-from .config import Config, Params
+from .config import Params
 from .entorhinal import CoordinateFrame, PlaceCells
 from .hippocampus import EpisodicMemory, Replay
+from .network import Network, derived_seed
 from .worlds.arena import ArenaWorld
 
 __all__ = [
@@ -61,19 +72,19 @@ __all__ = [
     "remember_landmarks",
     "place_field_stats",
     "replay_walk",
+    "landmark_identities",
     "run_navigation",
-    "run_navigation_from_config",
+    "navigate",
     "navigation_metrics",
     "plot_navigation",
     "run_arena_navigation",
 ]
 
-#: Bits of a landmark's identity SDR in the episodic memory (identity k = bits [k*B, (k+1)*B)).
-IDENTITY_BITS = 10
-
-
 class ArenaNavigationParams(Params):
-    """``experiment.params`` of ``arena_navigation`` (world units, steps, periods)."""
+    """``experiment.params`` of ``arena_navigation`` (world units, steps, periods).
+
+    The grid modules (periods, orientations, cells) are the column's L6 block, not parameters here.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -82,8 +93,6 @@ class ArenaNavigationParams(Params):
     speed: PositiveFloat = 0.4  # step length, world units
     turn_sigma: NonNegativeFloat = 0.4  # heading diffusion, radians per step
     phase_noise: NonNegativeFloat = 0.002  # periods per step, per module and axis
-    periods: list[PositiveFloat] = Field(default_factory=lambda: [3.0, 4.0, 5.0, 7.0], min_length=1)
-    cells_per_axis: PositiveInt = 10
     decode_margin: NonNegativeFloat = 0.25  # the "inside the arena" prior: arena +- margin * side
     checkpoints: list[PositiveInt] = Field(default_factory=lambda: [10, 30, 100, 300, 1000, 3000, 10000])
     place_cells: PositiveInt = 120
@@ -105,8 +114,8 @@ class DriftRow:
     steps: int
     rms_phase_error: float
     predicted_phase_error: float  # sigma * sqrt(steps)
-    median_error_full_range: float  # decoded over the whole unique range
-    fraction_within_1: float  # P(full-range error < 1 world unit)
+    median_error_full_range: float | None  # decoded over the whole unique range (None: no exact range)
+    fraction_within_1: float | None  # P(full-range error < 1 world unit)
     median_error_in_arena: float  # decoded with the prior "inside the arena"
     rms_error_in_arena: float  # dominated by the walkers decoded to a wrong place
     predicted_median_error: float  # least-squares prediction from sigma * sqrt(steps)
@@ -151,8 +160,9 @@ def integrate_walk(
 
     All walkers start anchored at ``path[0]`` and integrate ``diff(path)`` with independent
     Gaussian phase noise ``phase_noise`` (periods per step). At each checkpoint step
-    (``<= n_steps``; ``n_steps`` itself is always one) the walkers' phases are decoded over the
-    whole unique range and over ``search_box = (x_min, x_max, y_min, y_max)``.
+    (``<= n_steps``; ``n_steps`` itself is always one) the walkers' phases are decoded over
+    ``search_box = (x_min, x_max, y_min, y_max)`` and, when the frame has an exact unique range,
+    over that whole range (else the full-range fields are None).
     """
     x = np.asarray(path, dtype=np.float64)
     if x.ndim != 2 or x.shape[1] != 2 or x.shape[0] < 2:
@@ -183,12 +193,13 @@ def integrate_walk(
     drift = []
     for t in marks:
         phases = at_marks[t]
-        full = _wrapped_distance(frame.decode(phases), x[t], side)
+        full = _wrapped_distance(frame.decode(phases), x[t], side) if math.isfinite(side) else None
         boxed = np.linalg.norm(frame.decode(phases, search_range=search_box) - x[t], axis=-1)
         predicted = phase_noise * math.sqrt(t)
         drift.append(DriftRow(
             steps=t, rms_phase_error=float(rms[t]), predicted_phase_error=predicted,
-            median_error_full_range=float(np.median(full)), fraction_within_1=float(np.mean(full < 1.0)),
+            median_error_full_range=None if full is None else float(np.median(full)),
+            fraction_within_1=None if full is None else float(np.mean(full < 1.0)),
             median_error_in_arena=float(np.median(boxed)),
             rms_error_in_arena=float(np.sqrt(np.mean(boxed**2))),
             predicted_median_error=predicted * scale * math.sqrt(math.log(2.0)),
@@ -253,22 +264,34 @@ class LandmarkRecall:
     overlap: float
 
 
+def landmark_identities(n_landmarks: int, object_size: int, active: int,
+                        rng: np.random.Generator) -> list[NDArray[np.int32]]:
+    """One random object code per landmark: ``active`` of ``object_size`` cells, sorted (an L2/3-sized
+    code: ``L23.sdr_size`` of ``L23.cells``)."""
+    if not 0 < int(active) <= int(object_size):
+        raise ValueError(f"active must lie in [1, object_size = {object_size}], got {active}")
+    return [np.sort(rng.choice(int(object_size), int(active), replace=False)).astype(np.int32)
+            for _ in range(int(n_landmarks))]
+
+
 def remember_landmarks(
     frame: CoordinateFrame,
     phases: NDArray[np.float64],
     visits: list[LandmarkVisit],
-    n_landmarks: int,
+    identities: list[NDArray[np.int32]],
+    object_size: int,
     feature_size: int,
 ) -> tuple[EpisodicMemory, dict[int, int], list[LandmarkRecall]]:
     """Store each landmark one-shot on its first visit; recall it from location on revisits.
 
     ``phases``: the agent's path-integrated phases ``(n_steps + 1, n_modules, 2)``. A
-    landmark's location code is the grid code of ``phases[step] + encode(offset)``. Returns
-    the memory, ``{landmark: episode}`` and one :class:`LandmarkRecall` per revisit.
+    landmark's location code is the grid code of ``phases[step] + encode(offset)``; its
+    identity is ``identities[landmark]`` (an object code of ``object_size`` bits).  A revisit
+    names the landmark whose identity code overlaps the recalled object code most.  Returns the
+    memory, ``{landmark: episode}`` and one :class:`LandmarkRecall` per revisit.
     """
     memory = EpisodicMemory(
-        frame.cells_per_code, int(feature_size), IDENTITY_BITS * max(1, int(n_landmarks)),
-        min_overlap=2 * frame.n_modules,
+        frame.cells_per_code, int(feature_size), int(object_size), min_overlap=2 * frame.n_modules,
     )
     if not visits:
         return memory, {}, []
@@ -280,11 +303,13 @@ def remember_landmarks(
     for visit, code in zip(visits, codes):
         k = visit.landmark
         if k not in stored:
-            identity = np.arange(IDENTITY_BITS * k, IDENTITY_BITS * (k + 1))
-            stored[k] = memory.store(location=code, feature=visit.feature, object=identity)
+            stored[k] = memory.store(location=code, feature=visit.feature, object=identities[k])
             continue
         result = memory.recall(location=code)
-        recalled = -1 if result.episode < 0 else int(result.object[0]) // IDENTITY_BITS
+        recalled = -1
+        if result.episode >= 0:
+            shared_bits = [np.intersect1d(result.object, identity).size for identity in identities]
+            recalled = int(np.argmax(shared_bits))
         stored_code = memory.episode(stored[k])["location"]
         shared = np.intersect1d(code, stored_code).size / max(1, stored_code.size)
         recalls.append(LandmarkRecall(visit.step, k, recalled == k, float(shared)))
@@ -368,13 +393,26 @@ class NavigationResult:
     replay: Replay
     replay_rho: float
     seconds: float
+    landmark_episodes: dict[int, dict[str, NDArray[np.int32]]] = field(default_factory=dict)
 
 
-def run_navigation(world: ArenaWorld, params: ArenaNavigationParams, rng: np.random.Generator) -> NavigationResult:
-    """Walk, path-integrate, form place cells, remember landmarks and replay (see module doc)."""
+def run_navigation(
+    world: ArenaWorld,
+    params: ArenaNavigationParams,
+    rng: np.random.Generator,
+    frame: CoordinateFrame,
+    identities: list[NDArray[np.int32]],
+    object_size: int,
+) -> NavigationResult:
+    """Walk, path-integrate, form place cells, remember landmarks and replay (see module doc).
+
+    ``frame``: the grid modules' frame; ``identities``: one object code per landmark (of
+    ``object_size`` bits).  The walk, the noise, the place cells and replay draw from ``rng``.
+    """
     started = time.perf_counter()
     p = params
-    frame = CoordinateFrame(tuple(p.periods), cells_per_axis=p.cells_per_axis)
+    if len(identities) != len(world.landmarks):
+        raise ValueError(f"identities: expected one code per landmark ({len(world.landmarks)}), got {len(identities)}")
     side = world.side
     margin = p.decode_margin * side
     box = (-margin, side + margin, -margin, side + margin)
@@ -398,9 +436,8 @@ def run_navigation(world: ArenaWorld, params: ArenaNavigationParams, rng: np.ran
     field_stats, field_firing = place_field_stats(frame, place, side, p.field_resolution)
 
     visits = landmark_visits(world, path)
-    memory, stored, recalls = remember_landmarks(
-        frame, phases, visits, len(world.landmarks), world.feature_size
-    )
+    memory, stored, recalls = remember_landmarks(frame, phases, visits, identities, object_size, world.feature_size)
+    landmark_episodes = {k: memory.episode(e) for k, e in stored.items()}
     replay, rho = replay_walk(
         memory, path_codes, compression=p.replay_compression, noise=p.replay_noise, rng=rng
     )
@@ -409,6 +446,7 @@ def run_navigation(world: ArenaWorld, params: ArenaNavigationParams, rng: np.ran
         place=place, place_firing=place_firing, place_agreement=agreement,
         field_stats=field_stats, field_firing=field_firing, stored_landmarks=stored,
         recalls=recalls, replay=replay, replay_rho=rho, seconds=time.perf_counter() - started,
+        landmark_episodes=landmark_episodes,
     )
 
 
@@ -430,7 +468,9 @@ def navigation_metrics(result: NavigationResult) -> dict[str, Any]:
         "steps": p.steps,
         "walkers": p.walkers,
         "phase_noise": p.phase_noise,
-        "unique_range": result.frame.unique_range,
+        "unique_range": result.frame.unique_range if math.isfinite(result.frame.unique_range) else None,
+        "lattice": result.frame.lattice,
+        "periods": result.frame.periods.tolist(),
         "rms_phase_error": last.rms_phase_error,
         "sigma_sqrt_n": last.predicted_phase_error,
         "phase_error_ratio": last.rms_phase_error / last.predicted_phase_error if last.predicted_phase_error > 0 else nan,
@@ -524,35 +564,106 @@ def plot_navigation(result: NavigationResult, path: str | Path) -> Path:
     return out
 
 
-def run_navigation_from_config(config: Config, *, seed: int) -> NavigationResult:
-    """:func:`run_navigation` in the ``arena`` world of ``config`` with its ``experiment.params``.
+def _store_rows(net: Network, name: str, rows: list[NDArray[np.integer]]) -> None:
+    net.memory[f"{name}.indptr"] = np.r_[0, np.cumsum([r.size for r in rows])].astype(np.int64)
+    net.memory[f"{name}.indices"] = (np.concatenate(rows) if rows else np.zeros(0)).astype(np.int32)
 
-    The world is built from ``config`` with its seed replaced by ``seed``; the walk, the noise,
-    the place cells and replay draw from ``numpy.random.default_rng(seed)``.
-    """
-    from .builder import build
+
+def _recall_rows(net: Network, name: str) -> list[NDArray[np.int32]]:
+    indptr, indices = net.memory[f"{name}.indptr"], net.memory[f"{name}.indices"]
+    return [indices[a:b].astype(np.int32) for a, b in zip(indptr[:-1], indptr[1:])]
+
+
+def remember_navigation(net: Network, name: str, result: NavigationResult) -> None:
+    """Keep what the walk formed in ``net.memory[name.*]``: the place cells (``place.*``: wiring
+    onto the grid code, centres, threshold) and the landmark episodes (``landmarks.*``: landmark
+    id, location, feature and object codes)."""
+    w = result.place.weights.tocsr()
+    _store_rows(net, f"{name}.place", [w.indices[a:b] for a, b in zip(w.indptr[:-1], w.indptr[1:])])
+    net.memory[f"{name}.place.centres"] = np.asarray(result.place.centres, dtype=np.float64)
+    net.memory[f"{name}.place.threshold"] = np.array([result.place.threshold])
+    ids = sorted(result.landmark_episodes)
+    net.memory[f"{name}.landmarks.ids"] = np.array(ids, dtype=np.int64)
+    for key in ("location", "feature", "object"):
+        _store_rows(net, f"{name}.landmarks.{key}", [result.landmark_episodes[k][key] for k in ids])
+
+
+def recall_place_cells(net: Network, name: str, cells_per_code: int) -> PlaceCells:
+    """The place cells :func:`remember_navigation` kept (``ValueError`` naming the cure when none)."""
+    if f"{name}.place.indptr" not in net.memory:
+        raise ValueError(f"region {name!r} of this network has formed no place cells: run arena_navigation, "
+                         "or load a network saved after one (cortical run --load PATH)")
+    import scipy.sparse as sp
+
+    rows = _recall_rows(net, f"{name}.place")
+    indptr = net.memory[f"{name}.place.indptr"]
+    weights = sp.csr_matrix((np.ones(int(indptr[-1]), dtype=np.float32), np.concatenate(rows) if rows else
+                             np.zeros(0, np.int32), indptr), shape=(len(rows), int(cells_per_code)))
+    return PlaceCells(weights=weights, centres=np.asarray(net.memory[f"{name}.place.centres"]),
+                      threshold=float(net.memory[f"{name}.place.threshold"][0]))
+
+
+def recall_landmark_episodes(net: Network, name: str) -> dict[int, dict[str, NDArray[np.int32]]]:
+    """The landmark episodes :func:`remember_navigation` kept: landmark id -> field -> code."""
+    if f"{name}.landmarks.ids" not in net.memory:
+        raise ValueError(f"region {name!r} of this network has stored no landmarks")
+    ids = net.memory[f"{name}.landmarks.ids"]
+    fields = {key: _recall_rows(net, f"{name}.landmarks.{key}") for key in ("location", "feature", "object")}
+    return {int(k): {key: fields[key][i] for key in fields} for i, k in enumerate(ids)}
+
+
+def navigation_frame(net: Network) -> tuple[str, CoordinateFrame]:
+    """The first region's name and the frame of its column's L6 grid modules."""
     from .config import ConfigError
 
+    spec = net.config.regions[0]
+    region = net.regions[spec.name]
+    if region.L6 is None:
+        raise ConfigError(f"experiment arena_navigation path-integrates with the column's L6 grid modules: region "
+                          f"{spec.name!r} needs L6 of kind grid_modules", key_path="regions[0].column.L6.kind")
+    return spec.name, CoordinateFrame.from_grid_modules(region.L6.modules)
+
+
+def navigate(net: Network) -> NavigationResult:
+    """:func:`run_navigation` in ``net``: its world, its column's L6 frame, L2/3-sized landmark identities.
+
+    The walk, the noise, the place cells and replay draw from ``net.rng``; the landmark identity
+    codes from a seed derived from the network's.  What the walk formed is kept in ``net.memory``
+    (:func:`remember_navigation`).
+    """
+    from .config import ConfigError
+
+    config = net.config
     if config.world.kind != "arena":
         raise ConfigError(
             f"experiment arena_navigation needs world.kind 'arena', got {config.world.kind!r}",
             key_path="world.kind",
         )
     params = ArenaNavigationParams.model_validate(config.experiment.params)
-    world = build(config.with_values({"seed": int(seed) % (2**31)})).world
-    return run_navigation(world, params, np.random.default_rng(seed))
+    name, frame = navigation_frame(net)
+    world: ArenaWorld = net.world
+    l23 = net.config.regions[0].column.L23
+    identities = landmark_identities(len(world.landmarks), l23.cells, l23.sdr_size,
+                                     np.random.default_rng(derived_seed(net.build_seed, 7)))
+    result = run_navigation(world, params, net.rng, frame, identities, l23.cells)
+    remember_navigation(net, name, result)
+    return result
 
 
-@register_builder("arena_navigation", "experiment", params=ArenaNavigationParams,
-                  uses=Uses(keys=frozenset({"world"}), worlds=frozenset({"arena"})))
-def run_arena_navigation(config: Config, *, seed: int, progress: ProgressFactory, trial: int) -> dict[str, Any]:
-    """Path integration, place cells, landmarks and replay in the config's ``arena`` world.
+@register_builder("arena_navigation", "experiment", params=ArenaNavigationParams, protocol=True,
+                  uses=Uses(layers=frozenset({"L6", "L4", "L23"}), required=frozenset({"L6", "L4", "L23"}),
+                            l6_kinds=frozenset({"grid_modules"}), keys=frozenset({"world", "region"}),
+                            worlds=frozenset({"arena"})))
+def run_arena_navigation(net: Network, *, progress: ProgressFactory, trial: int) -> dict[str, Any]:
+    """Path integration with the column's L6 grid modules, place cells, landmarks and replay in the
+    network's ``arena`` world (:func:`navigate`).
 
     Returns :func:`navigation_metrics`; with ``output.plot`` set also writes
     ``<output.dir or out/arena_navigation>/arena_navigation.png`` (``arena_navigation_trial<k>.png``
     for trial k > 0; the CLI's series figures use the series names) and names it under ``figure``.
     """
-    result = run_navigation_from_config(config, seed=seed)
+    config = net.config
+    result = navigate(net)
     metrics = navigation_metrics(result)
     if config.output.plot:
         name = "arena_navigation.png" if trial == 0 else f"arena_navigation_trial{trial}.png"

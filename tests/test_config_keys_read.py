@@ -29,8 +29,6 @@ KNOWN_UNREAD: dict[str, set[tuple]] = {
     # runs read these through a copy of the config (sweep points / private world builders)
     "critical_sweep": {("regions", 0, "column", "L23", "distal", "sample_size"),
                        ("regions", 0, "column", "L23", "distal", "threshold")},
-    "arena_navigation": {("world", "params", k) for k in
-                         ("side", "n_landmarks", "sense_radius", "feature_size", "feature_active", "bit_noise")},
 }
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from regions.builder import ProgressFactory, get_builder
+from regions.builder import build, get_builder
 from regions.cli import main
 from regions.config import ConfigError, load_config
 from regions.entorhinal import CoordinateFrame
@@ -18,14 +18,23 @@ from regions.navigation import (
     ArenaNavigationParams,
     integrate_walk,
     landmark_visits,
+    navigate,
+    navigation_metrics,
     position_error_scale,
+    recall_landmark_episodes,
+    recall_place_cells,
     run_arena_navigation,
-    run_navigation_from_config,
 )
 from regions.worlds.arena import ArenaWorld
 
 SMALL = """
 seed: 3
+regions:
+  - name: EC
+    column:
+      layers: [L6, L4, L23]
+      L6: {kind: grid_modules, modules: 4, cells_per_axis: 10, scales: [3.0, 4.0, 5.0, 7.0]}
+      L4: {minicolumns: 1024, active_minicolumns: 20}
 world:
   kind: arena
   params: {side: 10.0, n_landmarks: 5, sense_radius: 1.2}
@@ -56,12 +65,13 @@ def small_config(tmp_path: Path, *, plot: bool = False, steps: int | None = None
 
 @pytest.fixture(scope="module")
 def small_metrics(tmp_path_factory) -> dict:
-    config = load_config(small_config(tmp_path_factory.mktemp("nav")))
-    return run_arena_navigation(config, seed=3, progress=ProgressFactory(False), trial=0)
+    return build(load_config(small_config(tmp_path_factory.mktemp("nav")))).run()[0]
 
 
 def test_registered_with_params_model():
     assert get_builder("experiment", "arena_navigation") is run_arena_navigation
+    with pytest.raises(ValueError, match="periods"):
+        ArenaNavigationParams(periods=[3.0, 4.0])  # the periods are the column's L6 scales
 
 
 def test_runner_metrics_replay_recall_and_drift(small_metrics):
@@ -83,10 +93,64 @@ def test_runner_metrics_replay_recall_and_drift(small_metrics):
 
 
 def test_runner_is_reproducible(tmp_path, small_metrics):
-    config = load_config(small_config(tmp_path))
-    again = run_arena_navigation(config, seed=3, progress=ProgressFactory(False), trial=0)
+    again = build(load_config(small_config(tmp_path))).run()[0]
     assert again["replay_rho"] == small_metrics["replay_rho"]
     assert again["table"] == small_metrics["table"]
+
+
+def test_the_frame_is_the_column_l6(tmp_path):
+    """The grid modules that path-integrate are the column's L6 block: its scales, orientations and
+    cells; another L6 block changes the run."""
+    net = build(load_config(small_config(tmp_path)))
+    result = navigate(net)
+    l6 = net.regions["EC"].L6.modules
+    assert result.frame.lattice == "hexagonal"
+    assert np.allclose(result.frame.periods, [3.0, 4.0, 5.0, 7.0])
+    assert np.allclose(result.frame.phase_matrices, CoordinateFrame.from_grid_modules(l6).phase_matrices)
+    assert result.frame.cells_per_code == net.regions["EC"].L6.cells_per_column == 400
+    assert result.world.feature_size == 1024 and result.landmark_episodes  # features sized by L4
+    other = build(load_config(small_config(tmp_path), ["regions[0].column.L6.scales=[2.0, 3.0, 5.0, 7.0]",
+                                                        "regions[0].column.L6.cells_per_axis=8"]))
+    moved = navigate(other)
+    assert np.allclose(moved.frame.periods, [2.0, 3.0, 5.0, 7.0]) and moved.frame.cells_per_code == 4 * 64
+    assert navigation_metrics(moved)["table"] != navigation_metrics(result)["table"]
+
+
+def test_landmark_identities_are_l23_object_codes(tmp_path):
+    net = build(load_config(small_config(tmp_path), ["regions[0].column.L23.cells=2048",
+                                                      "regions[0].column.L23.sdr_size=30"]))
+    result = navigate(net)
+    objects = [e["object"] for e in result.landmark_episodes.values()]
+    assert objects and all(o.size == 30 and o.max() < 2048 for o in objects)
+    assert len({tuple(o) for o in objects}) == len(objects)  # one code per landmark
+
+
+def test_save_then_load_keeps_place_cells_and_landmarks(tmp_path):
+    from regions import load
+
+    net = build(load_config(small_config(tmp_path)))
+    result = navigate(net)
+    net.save(tmp_path / "m.npz")
+    trained = load(tmp_path / "m.npz")
+    assert trained.memory.keys() == net.memory.keys()
+    place = recall_place_cells(trained, "EC", result.frame.cells_per_code)
+    codes = result.frame.grid_code(result.path)
+    assert np.array_equal(place.activity(codes), result.place.activity(codes))
+    episodes = recall_landmark_episodes(trained, "EC")
+    assert episodes.keys() == result.landmark_episodes.keys()
+    for k, fields in episodes.items():
+        for key, code in fields.items():
+            assert np.array_equal(code, result.landmark_episodes[k][key]), (k, key)
+    with pytest.raises(ValueError, match="place cells"):
+        recall_place_cells(build(load_config(small_config(tmp_path))), "EC", 400)
+
+
+def test_a_column_without_grid_modules_is_refused_at_load(tmp_path):
+    path = small_config(tmp_path)
+    path.write_text(path.read_text().replace("L6: {kind: grid_modules, modules: 4, cells_per_axis: 10, "
+                                             "scales: [3.0, 4.0, 5.0, 7.0]}", "L6: {kind: encoder}"))
+    with pytest.raises(ConfigError, match="L6 of kind grid_modules"):
+        load_config(path)
 
 
 def test_noise_free_integration_is_exact():
@@ -144,4 +208,4 @@ def test_cortical_run_with_output_plot_writes_the_trajectory_figure(tmp_path):
     path = small_config(tmp_path, plot=True, steps=60)
     assert main(["run", str(path), "--out", str(tmp_path / "out"), "--quiet"]) == 0
     assert (tmp_path / "out" / "arena_navigation.png").stat().st_size > 0  # the runner's figure
-    assert (tmp_path / "out" / "trajectory.png").exists()  # the CLI's figure of the series
+    assert list((tmp_path / "out").glob("figure_*.png"))  # the CLI's figures of the series

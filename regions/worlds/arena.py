@@ -109,23 +109,26 @@ class ArenaWorld:
 
 
 class ArenaWorldParams(Params):
-    """``world.params`` of the ``arena`` world."""
+    """``world.params`` of the ``arena`` world.
+
+    Landmark feature SDRs have the sensing column's L4 size (``L4.minicolumns`` bits,
+    ``L4.active_minicolumns`` active: one source of truth for both).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     side: PositiveFloat = 20.0
     n_landmarks: PositiveInt = 8
     sense_radius: PositiveFloat = 1.5
-    feature_size: PositiveInt = 1024
-    feature_active: PositiveInt = 20
     bit_noise: NonNegativeFloat = 0.0
 
 
 def build_arena_world(spec: Any, *, config: Any, seed: int) -> ArenaWorld:
-    """The arena of a config's ``world.params``."""
+    """The arena of a config's ``world.params``, landmark features sized by the first region's L4."""
     p = ArenaWorldParams.model_validate(spec.params)
-    return ArenaWorld(p.side, p.n_landmarks, p.sense_radius, feature_size=p.feature_size,
-                      feature_active=p.feature_active, noise=SensorNoise(min(p.bit_noise, 1.0), 0.0, seed + 1),
+    l4 = config.regions[0].column.L4
+    return ArenaWorld(p.side, p.n_landmarks, p.sense_radius, feature_size=l4.minicolumns,
+                      feature_active=l4.active_minicolumns, noise=SensorNoise(min(p.bit_noise, 1.0), 0.0, seed + 1),
                       seed=seed)
 
 
