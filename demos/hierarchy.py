@@ -1,15 +1,17 @@
-"""Two regions: S1 recognises feature objects, S2 recognises scenes made of them, and S2's
-feedback speeds S1 up.
+"""Hierarchies: higher regions recognise scenes made of what lower regions recognise, and their
+feedback speeds the lower regions up.
 
-Reads ``configs/hierarchy.yaml``: S1 learns ambiguous feature objects; S2 learns scenes of
-2x2 objects from S1's L2/3 output (fixed random projection + k-winners onto its L4); S1's L4
-learns apical segments on S2's scene codes.  Then each scene is visited position by position,
-S1 touching each object (half of the touches with a noisy location) until it recognises it,
-with the feedback on and off.
+Runs ``configs/hierarchy.yaml`` (two 1-column regions: S1 touches ambiguous feature objects, S2
+learns scenes of 2x2 objects) or, with ``--levels 3``, ``configs/hierarchy_3level.yaml`` (two
+4-column regions -> a 2-column region -> a 1-column region: scenes of scenes).  The protocol
+(``hierarchy_scenes``, regions/scenes.py) learns bottom up, then visits each top-level item depth
+first, the lowest level touching each object (half of the touches with a noisy location) until it
+recognises it, with the feedback on and off.
 
 Run::
 
     python demos/hierarchy.py --plot out/
+    python demos/hierarchy.py --levels 3 --scenes 4
 """
 
 from __future__ import annotations
@@ -19,85 +21,63 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from regions.builder import build  # noqa: E402
 from regions.config import load_config  # noqa: E402
-from regions.scenes import (SceneSet, SceneParams, learn_objects_alone, learn_scenes,  # noqa: E402
-                            recognise_scene, scene_regions)
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "hierarchy.yaml"
+CONFIGS = {2: Path(__file__).resolve().parents[1] / "configs" / "hierarchy.yaml",
+           3: Path(__file__).resolve().parents[1] / "configs" / "hierarchy_3level.yaml"}
 
 
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--scenes", type=int, default=None, help="scenes (default: the config's)")
+    ap.add_argument("--levels", type=int, choices=sorted(CONFIGS), default=2, help="levels of the hierarchy")
+    ap.add_argument("--scenes", type=int, default=None, help="items per level above 0 (default: the config's)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--plot", type=Path, default=None, help="directory for figures")
     args = ap.parse_args(argv)
     started = time.perf_counter()
     overrides = [f"seed={args.seed}"] + ([f"experiment.params.n_scenes={args.scenes}"] if args.scenes else [])
-    cfg = load_config(CONFIG, overrides)
-    p = SceneParams.model_validate(cfg.experiment.params)
-    e = cfg.experiment
-    h = build(cfg)                      # the one network: both regions, their connections, the world
-    world = h.world
-    lower, higher = scene_regions(h)
-    scenes = SceneSet(p.n_scenes, p.grid, world.n_objects, world.location_size, 20, seed=args.seed + 1)
-    codes = learn_objects_alone(h.regions[lower], world, p.learn_repeats, np.zeros(0, dtype=np.int64))
-    scene_codes = learn_scenes(h, lower, higher, world, scenes, codes, p.learn_repeats)
-    t_learn = time.perf_counter() - started
-    results = {}
-    for label, fb in (("on", True), ("off", False)):
-        rng = np.random.default_rng(args.seed + 7)
-        runs = [recognise_scene(h, lower, higher, world, scenes, s, codes, scene_codes[s], feedback=fb,
-                                max_sensations=e.max_sensations, rng=rng, location_noise=e.noise.location,
-                                noisy_fraction=p.noisy_fraction) for s in range(scenes.n_scenes)]
-        results[label] = (np.array([r[0] for r in runs]), np.array([r[1] for r in runs]))
-    print(f"{world.n_objects} objects ({world.features_per_object} pairs, feature pool {world.n_features}), "
-          f"{scenes.n_scenes} scenes of {scenes.n_positions} objects; location noise {e.noise.location:g} on "
-          f"{p.noisy_fraction:.0%} of S1's touches; learned in {t_learn:.1f} s")
-    print(f"\n{'feedback':>8} {'position':>8} {'S1 sensations (mean)':>21} {'S1 recognised':>14} {'S2 has the scene':>17}")
-    for label, (sens, ok) in results.items():
-        for pos in range(scenes.n_positions):
-            s = sens[:, pos]
-            m = np.mean(s[np.isfinite(s)]) if np.isfinite(s).any() else float("nan")
-            print(f"{label:>8} {pos + 1:>8} {m:>21.2f} {np.isfinite(s).mean():>14.2f} {ok[:, pos].mean():>17.2f}")
-    for label, (sens, _) in results.items():
-        s = sens[:, 1:]
-        print(f"S1 sensations per object after the first position, feedback {label}: "
-              f"{np.mean(s[np.isfinite(s)]):.2f} (recognised {np.isfinite(s).mean():.2f})")
+    cfg = load_config(CONFIGS[args.levels], overrides)
+    net = build(cfg)                    # the one network: every region, its connections, the world
+    m = net.run()[0]                    # learns into `net` and measures
+    print(f"{m['objects']} objects, {m['scenes']} items per level, {m['levels']} levels: each top item holds "
+          f"{m['objects_per_item']} objects; learned in {m['learn_time_s']:.1f} s")
+    print(f"\n{'feedback':>12} {'object':>7} {'level-0 sensations':>19} {'top level has its item':>23}")
+    for row in m["table"]:
+        s = row["mean_lower_sensations"]
+        print(f"{row['feedback']:>12} {row['position']:>7} {s if s is not None else float('nan'):>19.2f} "
+              f"{row['scene_recognised']:>23.2f}")
+    for mode in ("on", "off"):
+        if f"lower_sensations_after_first_feedback_{mode}" in m:
+            print(f"level-0 sensations per object after the first, feedback {mode}: "
+                  f"{m[f'lower_sensations_after_first_feedback_{mode}']:.2f} "
+                  f"(recognised {m[f'lower_recognised_feedback_{mode}']:.2f}); "
+                  f"top level accuracy {m[f'scene_accuracy_feedback_{mode}']:.2f}")
     print(f"\nfinished in {time.perf_counter() - started:.1f} s")
     if args.plot is not None:
-        plot(args, results, scenes)
-    return results
+        plot(args, m)
+    return m
 
 
-def plot(args: argparse.Namespace, results: dict, scenes: SceneSet) -> None:
+def plot(args: argparse.Namespace, m: dict) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    x = np.arange(1, scenes.n_positions + 1)
-    for label, (sens, ok) in results.items():
-        m = [np.mean(c[np.isfinite(c)]) if np.isfinite(c).any() else np.nan for c in sens.T]
-        left.plot(x, m, "-o", label=f"feedback {label}")
-        right.plot(x, ok.mean(axis=0), "-o", label=f"feedback {label}")
-    left.set(xlabel="position in the scene", ylabel="S1 sensations to recognise the object",
-             title="feedback from S2 speeds S1", ylim=(0, None))
-    right.set(xlabel="position in the scene", ylabel="fraction of scenes recognised by S2",
-              title="S2 narrows to the scene", ylim=(0, 1.05))
-    left.legend()
-    right.legend()
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, series in m["series"].items():
+        ax.plot(series["x"], series["y"], "-o", label=name.replace("lower_sensations_", "").replace("_", " "))
+    ax.set(xlabel="object visited in the top-level item", ylabel="level-0 sensations to recognise it",
+           title="feedback from higher levels speeds the lowest", ylim=(0, None))
+    ax.legend()
     fig.tight_layout()
     args.plot.mkdir(parents=True, exist_ok=True)
-    fig.savefig(args.plot / "hierarchy.png", dpi=110)
+    fig.savefig(args.plot / f"hierarchy_{args.levels}level.png", dpi=110)
     plt.close(fig)
-    print(f"wrote {args.plot / 'hierarchy.png'}")
+    print(f"wrote {args.plot / f'hierarchy_{args.levels}level.png'}")
 
 
 if __name__ == "__main__":

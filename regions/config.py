@@ -866,10 +866,20 @@ class ExperimentSpec(_Spec):
 
 
 class RecordingSpec(_Spec):
-    """Which layers' activity to record, in which regions (empty ``regions`` = all)."""
+    """Which layers' activity to record, in which regions (empty ``regions`` = all), per settling
+    iteration of every network step.
+
+    A run writes ``<output.dir>/recording/`` (:mod:`regions.dynamics.recording`: one chunk of
+    ``chunk_events`` events at a time per (region, layer), so memory stays bounded); without an
+    output directory (Python use) the chunks stay in memory (``net.recording.reader()``).  A layer
+    must be listed in the columns of every recorded region; L1 has no cells of its own (it carries
+    the apical input) and an L6 of kind ``encoder`` is the world's location SDR, so neither is
+    recordable.
+    """
 
     layers: list[Literal["L4", "L23", "L6", "L5", "L1"]] = Field(default_factory=list)
     regions: list[ModelName] = Field(default_factory=list)
+    chunk_events: PositiveInt = 1_000_000
 
 
 class OutputSpec(_Spec):
@@ -1029,10 +1039,38 @@ def _cross_checks(cfg: Config) -> list[tuple[KeyPath, str]]:
             errors.append(
                 (("recording", "regions", i), f"undefined region {name!r}" + _did_you_mean(name, names))
             )
+    errors.extend(_check_recording(cfg))
 
     sweep = cfg.experiment.sweep
     if sweep is not None:
         errors.extend(_check_sweep(cfg, sweep))
+    return errors
+
+
+def _check_recording(cfg: Config) -> list[tuple[KeyPath, str]]:
+    """A recorded layer must exist, with cells, in every recorded region's columns."""
+    rec = cfg.recording
+    errors: list[tuple[KeyPath, str]] = []
+    if rec.regions and not rec.layers:
+        errors.append((("recording", "layers"), "recording.regions is given but no layers to record"))
+    if rec.chunk_events != RecordingSpec.model_fields["chunk_events"].default and not rec.layers:
+        errors.append((("recording", "chunk_events"), "recording.chunk_events is given but no layers to record"))
+    recorded = [r for r in cfg.regions if not rec.regions or r.name in rec.regions]
+    for i, layer in enumerate(rec.layers):
+        if rec.layers.index(layer) != i:
+            errors.append((("recording", "layers", i), f"{layer} is listed twice"))
+            continue
+        if layer == "L1":
+            errors.append((("recording", "layers", i), "L1 has no cells of its own (it carries the apical input "
+                                                       "to L4): record L4 or L23"))
+            continue
+        for region in recorded:
+            if layer not in region.column.layers:
+                errors.append((("recording", "layers", i), f"region {region.name!r} has no {layer}: its columns "
+                                                           f"list layers {region.column.layers}"))
+            elif layer == "L6" and region.column.L6.kind == "encoder":
+                errors.append((("recording", "layers", i), f"region {region.name!r}: L6 of kind encoder has no "
+                                                           "cells (it is the world's location SDR)"))
     return errors
 
 

@@ -373,7 +373,7 @@ def _finite_mean(x: np.ndarray) -> float | None:
 
 
 @register_builder("touch_objects", "experiment", params=TouchObjectsParams, protocol=True,
-                  uses=Uses().but(add_keys={"phases"}))
+                  uses=Uses().but(add_keys={"phases", "recording"}))
 def run_touch_objects(net: Network, *, progress: ProgressFactory, trial: int) -> dict[str, Any]:
     """Learn feature objects into ``net`` and recognise them by touch (2017 protocol).
 
@@ -384,7 +384,7 @@ def run_touch_objects(net: Network, *, progress: ProgressFactory, trial: int) ->
     config = net.config
     p = TouchObjectsParams.model_validate(config.experiment.params)
     e = config.experiment
-    region: Region = net.regions[config.regions[0].name]
+    region = net.stepped(config.regions[0].name)  # the region, sensing through net.step (recorded)
     world: FeatureObjectWorld = net.world
     rng = net.rng
     objects = np.arange(e.n_objects)

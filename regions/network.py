@@ -23,6 +23,14 @@ Connections (``config.connections``):
 One :meth:`Network.step` visits the named regions in topological order of the feedforward
 graph, so any number of regions and levels runs through the same code.
 
+Recording (``config.recording``): every step records the listed layers of the recorded regions
+-- each settling iteration of an inference, the learned state once per learning step -- into a
+:class:`~regions.dynamics.recording.RecordingWriter` (``net.recording``), streamed in chunks to
+``<output.dir>/recording/`` (kept in memory when ``output.dir`` is unset).  Only the network of
+trial 0 records (the one :func:`regions.builder.build` returns); :meth:`Network.run` closes the
+recording when its protocol ends.  A protocol that drives one region through the loop gets
+:meth:`Network.stepped`, a region whose sensing methods are network steps.
+
 Seeds: a network is built for one *trial seed* (default: trial 0 of ``config.seed``, the seed
 :meth:`Network.run` gives its first trial), so ``build(cfg).run()`` learns in this very network
 and later trials, built fresh, are independent of it.
@@ -40,9 +48,10 @@ from scipy import sparse
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import Config
+    from .dynamics.recording import RecordingWriter
     from .region import Region, SensationResult
 
-__all__ = ["FeedforwardProjection", "Network", "derived_seed", "recall_codes", "store_codes"]
+__all__ = ["FeedforwardProjection", "Network", "SteppedRegion", "derived_seed", "recall_codes", "store_codes"]
 
 
 def derived_seed(seed: int, *key: int) -> int:
@@ -154,6 +163,8 @@ class Network:
         self._world: Any = None
         self._regions: dict[str, Region] | None = None
         self._projections: dict[str, FeedforwardProjection] | None = None
+        self._recording: RecordingWriter | None = None
+        self.records = bool(config.recording.layers) and self.trial_seed == int(trial_seeds(self.seed, 1)[0])
 
     # ------------------------------------------------------------------ components
     @property
@@ -207,6 +218,57 @@ class Network:
             self._projections = out
         return self._projections
 
+    @property
+    def recording(self) -> RecordingWriter | None:
+        """The recorder of ``config.recording`` (None when nothing is recorded), opened on first use.
+
+        Opening it builds the regions and refuses, before any step, a recorded layer a region does
+        not hold (``ValueError`` naming ``recording.layers``).
+        """
+        if not self.records:
+            return None
+        if self._recording is None:
+            from pathlib import Path
+
+            from .dynamics.recording import RecordingWriter
+
+            rec = self.config.recording
+            names = rec.regions or [r.name for r in self.config.regions]
+            shapes = {}
+            for name in names:
+                region = self.regions[name]
+                layers = {}
+                for layer in rec.layers:
+                    obj = getattr(region, layer, None)
+                    if obj is None or not hasattr(obj, "active_cells"):
+                        raise ValueError(f"recording.layers: region {name!r} holds no {layer} cells to record "
+                                         f"(its columns list {self.config.region(name).column.layers})")
+                    layers[layer] = int(obj.n_cells) // region.n_columns
+                shapes[name] = {"columns": region.n_columns, "settle_max_iterations": region.settle_max_iterations,
+                                "layers": layers}
+            out = self.config.output.dir
+            self._recording = RecordingWriter(None if out is None else Path(out) / "recording", shapes,
+                                              rec.chunk_events)
+        return self._recording
+
+    def close_recording(self) -> None:
+        """Write what the recorder still buffers and its final index (nothing when not recording)."""
+        if self._recording is not None:
+            self._recording.close()
+
+    def _observer(self, name: str, step: int) -> Any:
+        """``observe(iteration, region)`` writing ``name``'s recorded layers at ``step`` (None: not recorded)."""
+        rec = self.recording
+        if rec is None or name not in rec.regions:
+            return None
+        layers = list(rec.regions[name]["layers"])
+
+        def observe(iteration: int, region: Region) -> None:
+            for layer in layers:
+                rec.record(name, layer, step, iteration, getattr(region, layer).active_cells)
+
+        return observe
+
     # ------------------------------------------------------------------ dynamics
     def reset(self, names: Iterable[str] | None = None) -> None:
         """Clear activity of the named regions (default all); learned synapses stay."""
@@ -251,6 +313,7 @@ class Network:
         feedback: bool = True,
         repeats: int = 3,
         resense: Mapping[str, Any] | None = None,
+        max_iterations: int | None = None,
     ) -> dict[str, SensationResult | np.ndarray]:
         """One sensation of the regions named in ``locations``, in topological order.
 
@@ -264,6 +327,12 @@ class Network:
         feedback : pass feedback apical input (off: an empty apical input).
         resense : region name -> ``callable(iteration) -> (features, locations)`` giving fresh
             inputs at each settling iteration (noise drawn afresh per step).
+        max_iterations : bound on the settling iterations of this step (default: each region's
+            ``settle_max_iterations``).
+
+        With ``config.recording``, the recorded layers of the stepped regions are written at every
+        settling iteration (inference) or once after the held repeats (learning), under this
+        step's index.
 
         Returns name -> :class:`~regions.region.SensationResult` (inference) or the active L4
         cells at each repeat (learning).
@@ -274,18 +343,34 @@ class Network:
         if unknown:
             raise ValueError(f"no region {unknown[0]!r} in this network; regions: {', '.join(self.order)}")
         out: dict[str, SensationResult | np.ndarray] = {}
+        rec = self.recording
+        step = rec.begin_step() if rec is not None else 0
         for name in self.order:
             if name not in locations:
                 continue
             region = self.regions[name]
             feats = features[name] if name in features else self.feedforward_input(name)
             apical = self.apical_input(name, feedback)
+            observe = self._observer(name, step)
             if learn:
                 out[name] = region.learn_sensation(feats, locations[name], repeats=repeats, apical_input=apical)
+                if observe is not None:
+                    observe(0, region)
+                    rec.end_sensation(name, step, True, 1)
             else:
-                out[name] = region.infer_sensation(feats, locations[name], apical_input=apical,
-                                                   resense=resense.get(name))
+                res = region.infer_sensation(feats, locations[name], apical_input=apical,
+                                             resense=resense.get(name), max_iterations=max_iterations,
+                                             observe=observe)
+                out[name] = res
+                if observe is not None:
+                    rec.end_sensation(name, step, False, res.settle.iterations)
         return out
+
+    def stepped(self, name: str) -> SteppedRegion:
+        """Region ``name`` with its sensing methods routed through :meth:`step` (so they are recorded)."""
+        if name not in self.feedback_sources:
+            raise ValueError(f"no region {name!r} in this network; regions: {', '.join(self.order)}")
+        return SteppedRegion(self, name)
 
     # ------------------------------------------------------------------ running
     def run(
@@ -315,7 +400,11 @@ class Network:
         if seeds[0] != self.trial_seed:
             raise ValueError("this network was built for another trial seed; build(config) runs trial 0")
         inner = progress.enabled and workers == 1 and scheduler is None
-        first = run_experiment_trial((self.config, 0, seeds[0], inner), net=self)
+        _ = self.recording  # a layer a region cannot record is refused before any work
+        try:
+            first = run_experiment_trial((self.config, 0, seeds[0], inner), net=self)
+        finally:
+            self.close_recording()
         rest = [(self.config, t, s, inner) for t, s in enumerate(seeds) if t > 0]
         others = run_trials(run_experiment_trial, rest, workers=workers, scheduler=scheduler,
                             progress=progress if n > 1 else None) if rest else []
@@ -359,6 +448,37 @@ class Network:
     def __repr__(self) -> str:
         regions = ", ".join(f"{r.name}[{r.columns}]" for r in self.config.regions)
         return f"Network({regions}; world={self.config.world.kind}; experiment={self.config.experiment.kind})"
+
+
+class SteppedRegion:
+    """A region of a network whose sensing goes through :meth:`Network.step`.
+
+    ``learn_sensation`` / ``infer_sensation`` take the arguments of
+    :class:`~regions.region.Region`'s methods and run one network step of this region alone (its
+    feedforward / feedback inputs as the network wires them, the step recorded); every other
+    attribute is the region's own.
+    """
+
+    def __init__(self, net: Network, name: str) -> None:
+        self.net, self.name = net, name
+        self.region = net.regions[name]
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(self.region, attr)
+
+    def learn_sensation(self, features: Any, locations: Any, repeats: int = 3) -> np.ndarray:
+        """One learning step of this region (see :meth:`regions.region.Region.learn_sensation`)."""
+        return self.net.step({self.name: locations}, {self.name: features}, learn=True, repeats=repeats)[self.name]
+
+    def infer_sensation(self, features: Any, locations: Any, *, max_iterations: int | None = None,
+                        resense: Any = None) -> SensationResult:
+        """One inference step of this region (see :meth:`regions.region.Region.infer_sensation`)."""
+        return self.net.step({self.name: locations}, {self.name: features},
+                             resense=None if resense is None else {self.name: resense},
+                             max_iterations=max_iterations)[self.name]
+
+    def __repr__(self) -> str:
+        return f"SteppedRegion({self.name!r} of {self.net!r})"
 
 
 def store_codes(net: Network, name: str, codes: list[sparse.csr_array]) -> None:

@@ -87,3 +87,59 @@ def test_feedback_from_the_scene_region_speeds_the_lower_region():
 def test_hierarchy_config_full_run():
     m = build(load_config("configs/hierarchy.yaml")).run()[0]
     assert m["lower_sensations_after_first_feedback_on"] < m["lower_sensations_after_first_feedback_off"]
+
+
+def _three_levels(extra=()):
+    return load_config("configs/hierarchy_3level.yaml",
+                       ["experiment.n_objects=10", "experiment.params.n_scenes=4", *extra])
+
+
+def test_three_levels_the_top_recognises_its_items_and_feedback_speeds_the_lowest():
+    net = build(_three_levels())
+    assert regions.scenes.hierarchy_levels(net) == [["A", "B"], ["C"], ["D"]]
+    m = net.run()[0]
+    assert m["levels"] == 3 and m["objects_per_item"] == 16      # 2x2 scenes of 2x2 scenes
+    # every top-level item (a scene of scenes) is recognised by D, every scene by C
+    assert m["scene_accuracy_feedback_on"] == 1.0 and m["level1_accuracy_feedback_on"] == 1.0
+    assert m["lower_recognised_feedback_on"] >= m["lower_recognised_feedback_off"]
+    on, off = m["lower_sensations_after_first_feedback_on"], m["lower_sensations_after_first_feedback_off"]
+    # measured (seed 0): on 1.67, off 3.13 touches per object for A and B together
+    assert on < off - 1.0, (on, off)
+    # the item codes of every region are remembered (saved with the network)
+    assert {"object_codes", "scene_codes", "scene_objects", "codes.B", "codes.C", "items.level2"} <= set(net.memory)
+    assert net.memory["codes.C"].shape == (4, 2, 4096) and net.memory["items.level2"].shape == (4, 4)
+
+
+def test_without_feedback_connections_only_the_feedback_off_mode_runs():
+    cfg = _three_levels(["experiment.n_objects=6", "experiment.params.n_scenes=2"])
+    data = cfg.resolved()
+    data["connections"] = [c for c in data["connections"] if c["kind"] == "feedforward"]
+    for r in data["regions"]:
+        r["column"]["layers"] = [x for x in r["column"]["layers"] if x != "L1"]
+        r["column"].pop("L1", None)
+    m = build(config_from_dict(data)).run()[0]
+    assert "lower_sensations_feedback_on" not in m and m["scene_accuracy_feedback_off"] == 1.0
+
+
+@pytest.mark.parametrize("connections, message", [
+    ([{"kind": "feedforward", "source": "A", "target": "C"}, {"kind": "feedforward", "source": "C", "target": "D"},
+      {"kind": "feedforward", "source": "A", "target": "D"}], "must go one level up"),
+    ([{"kind": "feedforward", "source": "A", "target": "C"}, {"kind": "feedforward", "source": "C", "target": "D"},
+      {"kind": "feedback", "source": "D", "target": "A"}], "from the level just above"),
+])
+def test_a_connection_that_skips_a_level_is_refused_before_any_work(connections, message):
+    data = {"regions": [{"name": n} for n in "ACD"], "connections": connections,
+            "experiment": {"kind": "hierarchy_scenes", "n_objects": 3}}
+    net = build(config_from_dict(data))
+    with pytest.raises(ValueError, match=message):
+        net.run()
+    assert net.n_synapses == 0
+
+
+def test_level_zero_regions_must_sense_the_worlds_features():
+    data = {"regions": [{"name": "A"}, {"name": "B", "column": {"L4": {"minicolumns": 120}}}, {"name": "C"}],
+            "connections": [{"kind": "feedforward", "source": "A", "target": "C"},
+                            {"kind": "feedforward", "source": "B", "target": "C"}],
+            "experiment": {"kind": "hierarchy_scenes", "n_objects": 3}}
+    with pytest.raises(ValueError, match=r"regions\[1\]\.column\.L4: level-0 region B"):
+        build(config_from_dict(data)).run()
