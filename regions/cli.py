@@ -8,7 +8,7 @@
     cortical validate CONFIG [--set k=v ...]
     cortical describe CONFIG [--set k=v ...]
     cortical schema
-    cortical avalanches CONFIG [run options]
+    cortical avalanches CONFIG_OR_RUN_DIR [run options]
     cortical list
 
 CONFIG is a YAML file, or the name of a shipped config (``grid_objects``, ``touch_objects.yaml``:
@@ -233,9 +233,11 @@ def _make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "avalanches", parents=[debug, overrides, run_opts],
-        help="run a critical_sweep experiment (avalanche statistics)",
+        help="avalanche statistics of a recorded run (or a critical_sweep experiment)",
     )
-    p.add_argument("config", help="YAML config or shipped config name whose experiment kind is critical_sweep")
+    p.add_argument("config", metavar="CONFIG_OR_RUN_DIR",
+                   help="a run directory holding recording/ (cortical run with a recording block), a config "
+                        "with a recording block (run, then analysed), or a critical_sweep config")
     return parser
 
 
@@ -547,7 +549,42 @@ def _cmd_describe(args: argparse.Namespace) -> int:
 
 
 def _cmd_avalanches(args: argparse.Namespace) -> int:
-    return _cmd_run(args, require_kind="critical_sweep")
+    """Avalanche statistics: of a stored recording (a run directory, or its ``recording/``), of a
+    config with a ``recording`` block (run first, into --out), or a ``critical_sweep`` run."""
+    if Path(args.config).is_dir():
+        if args.overrides:
+            raise UsageError(f"{args.config} is a run directory: --set applies to a config")
+        return _recording_avalanches(args, Path(args.config))
+    path, cfg = _load(args, _run_overrides(args))
+    if cfg.experiment.kind == "critical_sweep" or not cfg.recording.layers:
+        return _cmd_run(args, require_kind=None if cfg.recording.layers else "critical_sweep")
+    code = _cmd_run(args)
+    return code if code != EXIT_OK else _recording_avalanches(
+        args, Path(args.out or cfg.output.dir or Path("out") / Path(path).stem))
+
+
+def _recording_avalanches(args: argparse.Namespace, where: Path) -> int:
+    """Print (and write ``avalanches.json`` beside ``index.json``) the avalanches of a stored recording."""
+    from regions.dynamics.recording import load_recording, recording_avalanches
+
+    try:
+        recording = load_recording(where)
+    except (FileNotFoundError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    rows = recording_avalanches(recording)
+    (recording.root / "avalanches.json").write_text(json.dumps(rows, indent=1) + "\n")
+    if not args.quiet:
+        def cell(v: Any) -> str:
+            return "-" if v is None else f"{v:.3g}" if isinstance(v, float) else str(v)
+
+        keys = ["region", "layer", "events", "avalanches", "mean_size", "max_size", "mean_duration", "tau",
+                "alpha", "branching_ratio"]
+        _emit(f"{recording.steps} steps recorded in {recording.root}")
+        _emit("  ".join(f"{k:>14}" for k in keys))
+        for row in rows:
+            _emit("  ".join(f"{cell(row[k]):>14}" for k in keys))
+        _emit(f"results: {recording.root / 'avalanches.json'}")
+    return EXIT_OK
 
 
 def _run_overrides(args: argparse.Namespace) -> list[str]:
@@ -587,8 +624,8 @@ def _cmd_run(args: argparse.Namespace, require_kind: str | None = None) -> int:
     get_builder("experiment", cfg.experiment.kind)  # unknown kinds fail before any work
     out = Path(args.out or cfg.output.dir or Path("out") / Path(path).stem)
     _check_writable_dir(out, "--out" if args.out else "output.dir" if cfg.output.dir else "output directory")
-    if plot or args.out:
-        # runners that draw their own figures read output.plot / output.dir
+    if plot or args.out or cfg.recording.layers:
+        # runners that draw their own figures, and recordings, read output.plot / output.dir
         cfg = cfg.with_values({"output.plot": plot, "output.dir": str(out)})
     progress = ProgressFactory.auto(quiet=args.quiet)
     save = getattr(args, "save", None)
