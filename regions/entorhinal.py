@@ -51,9 +51,10 @@ class CoordinateFrame:
         Radians per module, hexagonal lattice only (default: spread over 60 degrees).
     cells_per_axis:
         Grid cells per torus axis for the cell-level views (`grid_modules`, `grid_code`).
-    bump_sigma:
-        Width of a module's activity bump, periods (default: ``GridModules``' default for
-        ``cells_per_axis``); sets which cells a grid code holds.
+    bump_sigma, activation_threshold:
+        Width of a module's activity bump (periods) and the fraction of the bump's peak a cell
+        needs to be active (defaults: ``GridModules``' defaults); they set which cells a grid
+        code holds.
 
     `from_grid_modules` builds the frame of a column's L6 grid modules (their scales,
     orientations, lattice angle, cells and bump width): one source of truth for both.
@@ -75,6 +76,7 @@ class CoordinateFrame:
         orientations: ArrayLike | None = None,
         cells_per_axis: int = 10,
         bump_sigma: float | None = None,
+        activation_threshold: float | None = None,
     ) -> None:
         period_array = np.atleast_1d(np.asarray(periods, dtype=np.float64))
         if period_array.ndim != 1 or period_array.size == 0:
@@ -109,6 +111,7 @@ class CoordinateFrame:
         self._lattice_angle = angle
         self._cells_per_axis = int(cells_per_axis)
         self._bump_sigma = None if bump_sigma is None else float(bump_sigma)
+        self._activation_threshold = None if activation_threshold is None else float(activation_threshold)
         # the frame's own modules (one "column") give the phase matrices and cell geometry
         self._reference = self.grid_modules(1)
         self._phase_matrices = np.array(self._reference.phase_matrices[0])  # (M, 2, 2)
@@ -119,7 +122,8 @@ class CoordinateFrame:
 
         A 60-degree lattice gives a hexagonal frame with the modules' orientations, a 90-degree
         one with zero orientations the square frame; periods are the modules' scales (those of
-        the first column), cells per axis and bump width are the modules'.
+        the first column), cells per axis, bump width and activation threshold are the modules',
+        so the frame's grid codes are the cells the modules activate.
         """
         scales = np.asarray(modules.scales, dtype=np.float64).reshape(-1, modules.n_modules)[0]
         orientations = np.asarray(modules.orientations, dtype=np.float64).reshape(-1, modules.n_modules)[0]
@@ -132,7 +136,8 @@ class CoordinateFrame:
             raise ValueError(f"a frame takes 60-degree (hexagonal) or axis-aligned 90-degree (square) grid "
                              f"modules, got lattice angle {angle:g} with orientations {orientations.tolist()}")
         return cls(scales, lattice=lattice, orientations=orientations if lattice == "hexagonal" else None,
-                   cells_per_axis=modules.cells_per_axis, bump_sigma=modules.bump_sigma)
+                   cells_per_axis=modules.cells_per_axis, bump_sigma=modules.bump_sigma,
+                   activation_threshold=modules.activation_threshold)
 
     @staticmethod
     def geometric_periods(smallest: float, n_modules: int, ratio: float = 1.4) -> NDArray[np.float64]:
@@ -287,6 +292,7 @@ class CoordinateFrame:
             orientations=self._orientations,
             bump_sigma=self._bump_sigma,
             lattice_angle=self._lattice_angle,
+            activation_threshold=self._activation_threshold,
         )
 
     @property

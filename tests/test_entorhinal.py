@@ -147,3 +147,33 @@ def test_bad_input_names_the_argument() -> None:
         frame.encode([1.0, 2.0, 3.0])
     with pytest.raises(ValueError, match="threshold"):
         frame.place_cells(3, np.random.default_rng(0), bounds=(0, 1, 0, 1), threshold=0.0)
+
+
+def test_frame_of_grid_modules_takes_their_parameters() -> None:
+    from columns.gridcells import GridModules
+
+    modules = GridModules(1, 3, 8, scales=np.array([3.0, 4.0, 6.0]), orientations=np.array([0.1, 0.2, 0.3]),
+                          bump_sigma=0.2)
+    frame = CoordinateFrame.from_grid_modules(modules)
+    assert frame.lattice == "hexagonal" and np.allclose(frame.periods, [3.0, 4.0, 6.0])
+    assert frame.cells_per_code == modules.cells_per_column == 3 * 64
+    # the frame codes a position as the modules do after path integration from the origin
+    walker = frame.grid_modules(1)
+    walker.set_bumps(frame.encode(np.zeros((1, 2))))
+    walker.path_integrate(np.array([1.7, -2.3]))
+    assert np.allclose(walker.current_phases()[0], frame.encode([1.7, -2.3]), atol=1e-9)
+    # its grid code is the cells the modules themselves activate (bump width, threshold)
+    phases = frame.encode([[1.0, 1.0], [5.5, -3.0]])
+    modules_2 = GridModules(2, 3, 8, scales=np.array([3.0, 4.0, 6.0]), orientations=np.array([0.1, 0.2, 0.3]),
+                            bump_sigma=0.2)
+    modules_2.set_bumps(phases)
+    for own, framed in zip(modules_2.cell_activity_per_column(), frame.grid_code_of_phases(phases)):
+        assert np.array_equal(own, framed)
+    strict = CoordinateFrame.from_grid_modules(GridModules(1, 3, 8, bump_sigma=0.2, activation_threshold=0.9))
+    loose = CoordinateFrame.from_grid_modules(GridModules(1, 3, 8, bump_sigma=0.2, activation_threshold=0.3))
+    assert strict.grid_code([[1.0, 1.0]])[0].size < loose.grid_code([[1.0, 1.0]])[0].size
+    square = CoordinateFrame.from_grid_modules(GridModules(1, 4, 10, scales=np.array([3.0, 4.0, 5.0, 7.0]),
+                                                           orientations=np.zeros(4), lattice_angle=90.0))
+    assert square.lattice == "square" and square.unique_range == 420.0
+    with pytest.raises(ValueError, match="lattice angle"):
+        CoordinateFrame.from_grid_modules(GridModules(1, 2, 8, lattice_angle=75.0))

@@ -53,6 +53,23 @@ def test_hypotheses_read_l23_overlap_with_stored_codes():
     assert l5.overlaps(np.r_[0:5]).tolist() == [[5, 0], [0, 0]]
 
 
+def test_state_arrays_round_trip_and_wrong_shapes_are_refused():
+    l5 = _layer()
+    saved = l5.state_arrays()
+    fresh = L5Layer(2, 3, 100, L5Params(policy="hypothesis"), rng=np.random.default_rng(0))
+    fresh.load_state_arrays(saved)
+    assert fresh.n_objects == 2 and np.array_equal(fresh.expected, l5.expected)
+    active = np.r_[0:10, 20:30, 120:130]
+    assert np.array_equal(fresh.overlaps(active), l5.overlaps(active))
+    assert np.array_equal(fresh.hypotheses(active), l5.hypotheses(active))
+    with pytest.raises(ValueError, match="shape"):
+        L5Layer(2, 4, 100).load_state_arrays(saved)  # saved for 3 locations
+    with pytest.raises(ValueError, match="outside"):
+        L5Layer(2, 3, 50).load_state_arrays(saved)  # cells 100.. do not exist with 50 per column
+    with pytest.raises(ValueError, match="lacks"):
+        fresh.load_state_arrays({"expected": saved["expected"]})
+
+
 def test_hypothesis_policy_moves_where_candidates_differ():
     l5 = _layer()
     scores = l5.propose(np.ones((2, 2), dtype=bool))

@@ -75,6 +75,11 @@ def test_continual_learning_save_then_load_evaluates_without_learning(tmp_path):
         _small_net("experiment.phases=[test]").run()
 
 
+def test_continual_learning_refuses_the_noise_it_does_not_read():
+    with pytest.raises(ConfigError, match="experiment.noise"):
+        load_config("configs/continual_learning.yaml", ["experiment.noise.feature=0.1"])
+
+
 def test_novelty_falls_with_repetition():
     world = small_world()
     region = Region(1, 2400, seed=2)
