@@ -164,7 +164,7 @@ class Network:
         self._regions: dict[str, Region] | None = None
         self._projections: dict[str, FeedforwardProjection] | None = None
         self._recording: RecordingWriter | None = None
-        self.records = bool(config.recording.layers) and self.trial_seed == int(trial_seeds(self.seed, 1)[0])
+        self._first_trial = self.trial_seed == int(trial_seeds(self.seed, 1)[0])
 
     # ------------------------------------------------------------------ components
     @property
@@ -217,6 +217,11 @@ class Network:
                         seed=derived_seed(self.build_seed, 3, i))
             self._projections = out
         return self._projections
+
+    @property
+    def records(self) -> bool:
+        """True when this network records: ``config.recording.layers`` is set and it is trial 0's."""
+        return bool(self.config.recording.layers) and self._first_trial
 
     @property
     def recording(self) -> RecordingWriter | None:

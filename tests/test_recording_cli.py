@@ -53,3 +53,13 @@ def test_avalanches_refuses_what_holds_no_recording(tmp_path, capsys):
     assert "--set applies to a config" in capsys.readouterr().err
     assert main(["avalanches", str(ROOT / "configs" / "touch_objects.yaml")]) == 2
     assert "critical_sweep" in capsys.readouterr().err
+
+
+def test_a_loaded_trained_network_records_its_test_phase(recorded_config, tmp_path):
+    model = tmp_path / "model.npz"
+    assert main(["run", str(recorded_config), "--out", str(tmp_path / "train"), "--save", str(model), "--quiet"]) == 0
+    assert main(["run", str(recorded_config), "--out", str(tmp_path / "test"), "--load", str(model), "--quiet"]) == 0
+    from regions.dynamics.recording import load_recording
+
+    rec = load_recording(tmp_path / "test")
+    assert rec.steps == 4 * 3 and rec.sensations("S1")["learn"].tolist() == [0] * 12  # touches only, no learning
