@@ -426,6 +426,14 @@ def _wrapped(value: NDArray[np.float64]) -> NDArray[np.float64]:
     return value - np.floor(value + 0.5)
 
 
+def _cos_sin(phases: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``[cos 2 pi phi, sin 2 pi phi]`` along the last axis, ``(n, d) -> (n, 2d)``: the von Mises score
+    ``sum cos(2 pi (phi - psi))`` of all candidates is then one matrix product
+    (``cos(a - b) = cos a cos b + sin a sin b``)."""
+    angle = 2.0 * np.pi * phases
+    return np.concatenate([np.cos(angle), np.sin(angle)], axis=-1)
+
+
 def _decode_1d(
     phases: NDArray[np.float64], inv_periods: NDArray[np.float64], grid: NDArray[np.float64], k: int
 ) -> NDArray[np.float64]:
@@ -435,10 +443,11 @@ def _decode_1d(
     k = min(k, grid.size)
     out = np.empty(n)
     grid_phase = grid[:, None] * inv_periods[None, :]  # (G, M)
+    grid_basis = _cos_sin(grid_phase.reshape(grid.size, -1))  # (G, 2M)
     weight = inv_periods**2
     for start in range(0, n, chunk):
         phi = phases[start : start + chunk]  # (c, M)
-        score = np.cos(2.0 * np.pi * (phi[:, None, :] - grid_phase[None, :, :])).sum(-1)
+        score = _cos_sin(phi) @ grid_basis.T  # sum_m cos(2 pi (phi - grid phase)), (c, G)
         top = np.argpartition(-score, k - 1, axis=1)[:, :k] if k < grid.size else np.broadcast_to(
             np.arange(grid.size), score.shape
         )
@@ -459,12 +468,13 @@ def _decode_2d(
     chunk = max(1, _MAX_DECODE_ELEMENTS // max(1, grid.shape[0] * m * 2))
     k = min(k, grid.shape[0])
     grid_phase = np.einsum("mij,gj->gmi", matrices, grid)  # (G, M, 2)
+    grid_basis = _cos_sin(grid_phase.reshape(grid.shape[0], -1))  # (G, 4M)
     stacked = matrices.reshape(-1, 2)  # (2M, 2): residual r = stacked @ dx
     normal = np.linalg.inv(stacked.T @ stacked)
     out = np.empty((n, 2))
     for start in range(0, n, chunk):
         phi = phases[start : start + chunk]  # (c, M, 2)
-        score = np.cos(2.0 * np.pi * (phi[:, None] - grid_phase[None])).sum((-1, -2))  # (c, G)
+        score = _cos_sin(phi.reshape(phi.shape[0], -1)) @ grid_basis.T  # sum cos(2 pi (phi - grid)), (c, G)
         top = np.argpartition(-score, k - 1, axis=1)[:, :k] if k < grid.shape[0] else np.broadcast_to(
             np.arange(grid.shape[0]), score.shape
         )
