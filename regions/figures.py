@@ -589,7 +589,7 @@ def network_diagram(
         if lateral.number_of_nodes() <= 16:
             nx.draw_networkx_labels(lateral, layout, ax=ax2, labels={n: str(n) for n in lateral.nodes}, font_size=7)
         n_clusters = len(set(clusters.values()))
-        ax2.set_title(f"{lateral_title}: {_plural(lateral.number_of_nodes(), 'column')}, "
+        ax2.set_title(f"{lateral_title}\n{_plural(lateral.number_of_nodes(), 'column')}, "
                       f"{_plural(lateral.number_of_edges(), 'edge')}, {_plural(n_clusters, 'cluster')}", fontsize=10)
         ax2.set_axis_off()
     return fig

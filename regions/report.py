@@ -475,9 +475,9 @@ PROTOCOL_FIGURES: dict[str, Callable[[list[dict[str, Any]], Any], list[Figure]]]
 
 
 def protocol_figures(kind: str, trials: list[dict[str, Any]], cfg: Any) -> list[Figure]:
-    """The figures of an experiment kind's report (the network diagram first), not yet drawn."""
+    """The figures of an experiment kind's report (the network diagram last), not yet drawn."""
     builder = PROTOCOL_FIGURES.get(kind, _generic_figures)
-    return [_network_figure(cfg), *builder(trials, cfg)]
+    return [*builder(trials, cfg), _network_figure(cfg)]
 
 
 # ---------------------------------------------------------------------------------------- HTML
@@ -531,7 +531,12 @@ def _table(rows: Sequence[Mapping[str, Any]], *, key_columns: int = 1) -> str:
 
 
 def _summary_rows(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
+    if len(payload.get("trials") or []) == 1:  # one trial: its values (mean = min = max, std 0)
+        for key, stats in (payload.get("summary") or {}).items():
+            value = stats["mean"] if "mean" in stats else ", ".join(_cell(v) for v in stats.get("values", []))
+            rows.append({"metric": key, "value": value})
+        return rows
     for key, stats in (payload.get("summary") or {}).items():
         if "mean" in stats:
             rows.append({"metric": key, "mean": stats["mean"], "std": stats["std"], "min": stats["min"],
@@ -624,6 +629,14 @@ def render_report(run_dir: Path, *, figures_enabled: bool | None = None, config:
         ("started", info.get("started") or "unknown"),
     ]
     parts.append("<h2>Run</h2><dl>" + "".join(f"<dt>{_esc(k)}</dt><dd>{_esc(v)}</dd>" for k, v in facts) + "</dl>")
+    parts.append("<h2>Figures</h2>")
+    if not draw:
+        parts.append('<p class="note">Figures need matplotlib, which is not installed: '
+                     "<code>pip install 'cortical-columns[plot]'</code>, then <code>cortical report RUN_DIR</code> "
+                     "rebuilds this page with them.</p>")
+    else:
+        for item in protocol_figures(kind, trials, cfg):
+            parts.append(_figure_html(item))
     parts.append("<h2>Metrics</h2>")
     parts.append(_table(_summary_rows(payload)))
     tables = [t.get("table") for t in trials]
@@ -633,14 +646,6 @@ def render_report(run_dir: Path, *, figures_enabled: bool | None = None, config:
         if len(trials) == 1:
             rows = [{k: v for k, v in row.items() if k != "trial"} for row in rows]
         parts.append("<h3>Table</h3>" + _table(rows))
-    parts.append("<h2>Figures</h2>")
-    if not draw:
-        parts.append('<p class="note">Figures need matplotlib, which is not installed: '
-                     "<code>pip install 'cortical-columns[plot]'</code>, then <code>cortical report RUN_DIR</code> "
-                     "rebuilds this page with them.</p>")
-    else:
-        for item in protocol_figures(kind, trials, cfg):
-            parts.append(_figure_html(item))
     parts.append("<h2>Config (resolved)</h2>")
     parts.append(f"<pre>{_esc(info['_config_text'])}</pre>")
     parts.append("<p><small>Written by <code>cortical run</code>; rebuild with <code>cortical report "

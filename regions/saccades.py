@@ -33,6 +33,7 @@ from pydantic.types import NonNegativeFloat, PositiveInt
 
 from columns.layers.l5 import L5Layer, L5Params
 
+from .baselines import pixel_baselines
 from .builder import ProgressFactory, Uses, register_builder
 from .config import Params
 from .network import Network, derived_seed
@@ -242,6 +243,9 @@ def run_digit_saccades(net: Network, *, progress: ProgressFactory, trial: int) -
            float(a[-1]) for name, a in acc.items()},
         "time_per_saccade_ms": 1e3 * t_test / max(1, n_tests * p.max_saccades),
         "confusion_held_out": conf.tolist(),
+        # the same training and held-out images without columns: 1-NN and an MLP on raw pixels
+        **pixel_baselines(world.images, world.labels, world.train_indices, world.test_indices,
+                          seed=derived_seed(net.build_seed, 6)),
     })
     metrics["table"] = [
         {"saccades": s + 1, **{name: round(float(a[s]), 3) for name, a in acc.items()}}

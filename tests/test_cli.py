@@ -142,8 +142,8 @@ def test_run_plot_writes_png(kernel, tmp_path):
     out_dir = tmp_path / "plots"
     assert main(["run", str(kernel), "--out", str(out_dir), "--plot", "--quiet"]) == 0
     pngs = sorted(p.name for p in out_dir.glob("*.png"))
-    # the report's figures: the network, then the metric series grouped by their y quantity
-    assert pngs == ["figure_01_the_network.png", "figure_02_ms_per_call.png"]
+    # the report's figures: the metric series grouped by their y quantity, then the network
+    assert pngs == ["figure_01_ms_per_call.png", "figure_02_the_network.png"]
     assert (out_dir / pngs[0]).read_bytes()[:4] == b"\x89PNG"
     assert (out_dir / "report.html").read_text().count("<img ") == 2
 

@@ -37,7 +37,7 @@ def test_every_run_writes_a_self_contained_report(touch_run):
     assert "<script" not in text and "<link" not in text
     assert not re.search(r'(src|href)="(?!data:)', text)
     images = _images(text)
-    assert [alt for alt, _ in images] == ["The network", "Convergence", "Column activity", "Time to consensus"]
+    assert [alt for alt, _ in images] == ["Convergence", "Column activity", "Time to consensus", "The network"]
     for _, data in images:
         assert base64.b64decode(data)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "figure failed" not in text

@@ -29,14 +29,14 @@ pytest.importorskip("matplotlib")
 
 #: Figures each protocol's report must hold (titles of the <img> tags, in order).
 EXPECTED_FIGURES: dict[str, list[str]] = {
-    "touch_objects": ["The network", "Convergence", "Column activity", "Time to consensus"],
-    "grid_objects": ["The network", "Recognition vs sensations", "Capacity"],
-    "hierarchy_scenes": ["The network", "Feedback"],
-    "critical_sweep": ["The network", "Branching ratio", "Avalanche distributions"],
-    "spiking_network": ["The network", "Population activity", "Firing rates"],
-    "continual_learning": ["The network", "Continual learning", "Novelty"],
-    "digit_saccades": ["The network", "Digits by saccades"],
-    "arena_navigation": ["The network", "Path integration", "Phase error growth", "Position error"],
+    "touch_objects": ["Convergence", "Column activity", "Time to consensus", "The network"],
+    "grid_objects": ["Recognition vs sensations", "Capacity", "The network"],
+    "hierarchy_scenes": ["Feedback", "The network"],
+    "critical_sweep": ["Branching ratio", "Avalanche distributions", "The network"],
+    "spiking_network": ["Population activity", "Firing rates", "The network"],
+    "continual_learning": ["Continual learning", "Novelty", "The network"],
+    "digit_saccades": ["Digits by saccades", "The network"],
+    "arena_navigation": ["Path integration", "Phase error growth", "Position error", "The network"],
 }
 
 _CHECK = """<script>
