@@ -27,11 +27,15 @@ A region whose columns list L6 with ``kind: grid_modules`` holds an :class:`~col
   learned for that object at the touched feature, in every column, and of no other object's;
   landing exactly on another object's learned location code is a failure.
 
-With several columns an object layer votes (:class:`ObjectVotes`, one unit per learned object): a
-column's candidates are the objects with a learned (feature, location) whose L4 code is active,
-intersected with its previous candidates; each column keeps its candidates with the most lateral
-support; the winners' L4 cells bias L4 through the apical tie-break, so anchoring narrows to the
-voted objects' locations.
+With an object layer (``column.layers`` lists L23, and L1 for its feedback) the region's
+:class:`~columns.layers.l23.L23Layer` learns each object's code (a random SDR per column, proximal
+segments onto the object's L4 codes, distal segments onto its own and the neighbouring columns' codes)
+and L4 winner cells learn apical segments onto it.  Every touch then settles L4 <-> L2/3 as
+:meth:`Region.infer_sensation` does (L2/3 votes laterally and feeds L4's apical tie-break, until the
+L2/3 state repeats or ``settle_max_iterations``), and L6 anchors to the settled L4 activity, so the
+columns' votes narrow each other's location hypotheses.  In the batched path the L2/3 step runs on
+every episode's row at once (:class:`_ObjectLayer`, identical to ``L23Layer.compute`` given each
+episode its own generator for the random fill: tested against the layer itself).
 """
 
 from __future__ import annotations
@@ -45,7 +49,9 @@ from scipy import fft as scipy_fft
 from scipy import sparse
 
 from columns.gridcells import torus_distance
-from columns.kernels import expand_ranges, group_ranks
+from columns.kernels import expand_ranges, group_ranks, setdiff_ints, union_ints, unique_counts, unique_ints
+from columns.layers.l4 import column_candidates
+from columns.layers.l23 import _tier_admission
 from columns.layers.l6 import L6Layer, SynapseSets, rows_to_csr
 
 from .worlds.grid_objects import GridObjectWorld
@@ -56,7 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "GridCodes",
     "InferenceResult",
-    "ObjectVotes",
+    "episode_generators",
     "feature_minicolumns",
     "learn_objects",
     "learn_sequential",
@@ -127,38 +133,6 @@ class InferenceResult:
         return float(np.median(ok)) if ok.size else float("nan")
 
 
-class ObjectVotes:
-    """L2/3 object layer, object-level variant: temporal pooling plus lateral votes.
-
-    State: ``candidates`` bool ``(n_episodes, n_columns, n_objects)``.  :meth:`update` takes
-    the feed-forward support (objects with a learned pair whose L4 code is active) and
-    returns the voted objects per column.
-    """
-
-    def __init__(self, adjacency: np.ndarray, n_episodes: int, n_objects: int) -> None:
-        self.adjacency = np.asarray(adjacency, dtype=bool)
-        k = self.adjacency.shape[0]
-        self.candidates = np.zeros((int(n_episodes), k, int(n_objects)), dtype=bool)
-
-    def update(self, feedforward: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """Pool ``feedforward`` (bool ``(len(rows), n_columns, n_objects)``) into the episodes ``rows``.
-
-        Candidates = feed-forward support intersected with the previous candidates (or the
-        support alone where they do not intersect); votes = the candidates with the highest
-        count of supporting neighbours (lateral graph).  Returns the voted objects, bool, same
-        shape as ``feedforward``.
-        """
-        prev = self.candidates[rows]
-        pooled = feedforward & prev
-        keep = pooled.any(axis=2, keepdims=True)
-        cand = np.where(keep, pooled, feedforward)
-        self.candidates[rows] = cand
-        lateral = np.einsum("jk,ekn->ejn", self.adjacency.astype(np.int32), cand.astype(np.int32))
-        score = np.where(cand, 1 + lateral, 0)
-        best = score.max(axis=2, keepdims=True)
-        return cand & (score == best) & (best > 0)
-
-
 
 # ------------------------------------------------------------------------------ learning
 def feature_minicolumns(region: Region, world: GridObjectWorld, objects: np.ndarray, index: np.ndarray) -> np.ndarray:
@@ -205,8 +179,57 @@ def learn_objects(region: Region, world: GridObjectWorld, *, initial_phases: np.
     if codes is None:
         l4.basal = type(l4.basal).from_arrays(snapshot[0])
         l6.replace_anchor_store(type(l6.anchor).from_arrays(snapshot[1]))
-        codes = learn_sequential(region, world, initial_phases=phases0)
+        return learn_sequential(region, world, initial_phases=phases0)
+    if region.L23 is not None:
+        learn_object_layer(region, codes)
     return codes
+
+
+def learn_object_layer(region: Region, codes: GridCodes) -> np.ndarray:
+    """Learn each object's L2/3 code through ``L23Layer.compute`` and L4's apical segments onto it.
+
+    Object by object (the layer keeps one code per object while it learns): every feature's L4
+    winner cells (``codes.winners``, all columns) are the feed-forward input and growth candidates,
+    one sensation each; from the second feature on the distal segments learn the code of the
+    object's own and neighbouring columns.  Then every learned winner cell grows one apical segment
+    onto its object's code in its column (what ``L4Layer`` learns with L2/3 feedback).  Returns the
+    codes, int ``(n_objects, n_columns * sdr_size)`` flat L2/3 cells.
+    """
+    l23 = region.L23
+    assert l23 is not None
+    n_obj, n_feat = codes.location.shape[:2]
+    winners = codes.winners.reshape(n_obj, n_feat, -1)
+    objects = np.zeros((n_obj, region.n_columns * l23.params.sdr_size), dtype=np.int64)
+    for obj in range(n_obj):  # the layer learns one object at a time (its code is held across features)
+        l23.reset()
+        for i in range(n_feat):
+            l23.begin_sensation()
+            l23.compute(winners[obj, i], winners[obj, i], learn=True)
+        objects[obj] = l23.active_cells
+    l23.reset()
+    if region.L4.apical is not None:
+        # every (object, feature) winner cell grows one apical segment onto its object's code
+        cells = codes.winners.reshape(-1)
+        per_event = codes.winners.shape[-1]
+        column = cells // region.L4.cells_per_column
+        code = objects.reshape(n_obj, region.n_columns, -1)
+        obj_of = np.repeat(np.arange(n_obj), n_feat * region.n_columns * per_event)
+        candidates = code[obj_of, column]  # (cells, sdr_size), sorted flat L2/3 cells
+        grow_apical(region, cells, (np.arange(cells.size + 1, dtype=np.int64) * candidates.shape[1],
+                                    candidates.reshape(-1)))
+    return objects
+
+
+def grow_apical(region: Region, cells: np.ndarray, candidates: tuple[np.ndarray, np.ndarray]) -> None:
+    """One new apical segment per L4 cell of ``cells``, sampling ``L4.sample_size`` of its candidates.
+
+    ``candidates``: CSR pair ``(indptr, flat L2/3 cells)``, each cell's own list (its column's code).
+    """
+    l4 = region.L4
+    p = l4.params
+    l4.apical.timestep += 1
+    segments = l4.apical.create_segments(np.asarray(cells, dtype=np.int64))
+    l4.apical.grow_synapses(segments, candidates, p.sample_size, p.initial_permanence, region.rng)
 
 
 def _learn_batch(region: Region, world: GridObjectWorld, phases0: np.ndarray) -> GridCodes | None:
@@ -429,13 +452,6 @@ class _Readout:
         weights = np.random.default_rng(12345).integers(1, 2**63 - 1, size=l6.n_cells, dtype=np.int64).astype(np.uint64)
         self.cell_hash = weights
         self.loc_hash = np.sort(weights[locs].sum(axis=-1, dtype=np.uint64).ravel())
-        wins = codes.winners  # (O, F, K, A)
-        n_act = wins.shape[-1]
-        self.pair_matrix = rows_to_csr(np.repeat(np.arange(n_rows), n_act), wins.ravel(), n_rows, l4.n_cells)
-        # object cells per column: row k * O + o = the L4 winners of every pair of o in column k
-        obj_rows = (np.arange(self.K)[None, None, :, None] * self.n_obj + np.arange(self.n_obj)[:, None, None, None])
-        obj_rows = np.broadcast_to(obj_rows, wins.shape)
-        self.object_cells = rows_to_csr(obj_rows.ravel(), wins.ravel(), self.K * self.n_obj, l4.n_cells)
         # grid kernels of every movement between two features of one object (computed once)
         self.kernels = _KernelCache(l6)
         self.kernels.index(world.positions[:, None, :, :] - world.positions[:, :, None, :])
@@ -467,7 +483,13 @@ class _Readout:
         sets = self.seg_set[segrow]
         ok = sets >= 0
         on = np.zeros(segrow.size, dtype=bool)
-        on[ok] = counts[pair_row[seg_pair[ok]], sets[ok]] >= self.l4.params.basal_threshold
+        p4 = self.l4.params
+        count = counts[pair_row[seg_pair[ok]], sets[ok]]
+        on[ok] = count >= p4.basal_threshold
+        if apical is not None and p4.reduced_basal_threshold < p4.basal_threshold:
+            # with apical support the reduced basal threshold suffices (L4Layer.compute, inference)
+            weak = np.flatnonzero(ok)[count >= p4.reduced_basal_threshold]
+            on[weak] |= apical[pair_row[seg_pair[weak]], self.seg_cell[segrow[weak]]]
         pred_pair, pred_cell = seg_pair[on], self.seg_cell[segrow[on]]
         if pred_cell.size:
             key = _sorted_unique(pred_pair * self.l4.n_cells + pred_cell)
@@ -669,27 +691,27 @@ def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 class _BatchInference:
-    """All test episodes of one inference run, stepped together."""
+    """All test episodes of one inference run, stepped together (one row of the region's layers each)."""
 
     def __init__(self, region: Region, readout: _Readout, world: GridObjectWorld, objects: np.ndarray,
-                 orders: np.ndarray, vote: bool, vote_threshold: int, record: bool) -> None:
+                 orders: np.ndarray, record: bool, seed: int) -> None:
         self.region = region
         self.readout = readout
         self.world = world
-        self.vote_threshold = int(vote_threshold)
         self.objects = objects
         self.orders = orders
-        self.vote = vote
         self.record = record
+        # one generator per episode for L2/3's random fill (what that episode's own layer would draw)
+        self.rngs = episode_generators(seed, objects.size) if region.L23 is not None else []
 
     def run(self) -> InferenceResult:
         region, rd, world = self.region, self.readout, self.world
         l6 = region.L6
         E, K, T = self.orders.shape
-        cpc = l6.cells_per_column
         bumps = _LatticeBumps(l6, E, rd.kernels)
-        votes = ObjectVotes(region.adjacency, E, rd.n_obj) if self.vote else None
-        voted: np.ndarray | None = None
+        layer = _ObjectLayer(region) if region.L23 is not None else None
+        NC = layer.n_cells if layer is not None else 0
+        state = np.zeros(0, dtype=np.int64)  # L2/3 activity: sorted keys episode * NC + cell
         sensations = np.full(E, np.inf)
         wrong = np.zeros(E, dtype=bool)
         alive = np.arange(E)
@@ -705,16 +727,16 @@ class _BatchInference:
             n = alive.size
             dense = bumps.active(alive)  # only alive episodes hold bumps
             mc = feature_minicolumns(region, world, objs, idx).reshape(n, -1)  # (n, K*A)
-            # L4 with apical support from the previous votes; then the votes settle once and
-            # L4 is recomputed with their feedback before anchoring
-            apical = self._apical_rows(voted, alive) if voted is not None else None
-            rows4, cells4 = rd.l4_active(np.arange(n), mc, dense, apical)
-            if votes is not None:
-                ff = self._feedforward(rows4, cells4, n)
-                if voted is None:
-                    voted = np.zeros((E, K, rd.n_obj), dtype=bool)
-                voted[alive] = votes.update(ff, alive)
-                rows4, cells4 = rd.l4_active(np.arange(n), mc, dense, self._apical_rows(voted, alive))
+            if layer is None:
+                rows4, cells4 = rd.l4_active(np.arange(n), mc, dense, None)
+            else:
+                # settle L4 <-> L2/3 (apical feedback, lateral votes) as Region.infer_sensation does
+                pos = np.full(E, -1, dtype=np.int64)
+                pos[alive] = np.arange(n)
+                e_of, cell_of = np.divmod(state, NC)
+                local = pos[e_of] * NC + cell_of  # every stored episode is alive
+                local, (rows4, cells4) = self._settle(layer, rd, local, mc, dense, alive)
+                state = alive[local // NC] * NC + local % NC
             l4_act = np.zeros((n, region.L4.n_cells), dtype=bool)
             l4_act[rows4, cells4] = True
             rep = l6.anchored_cells_batch(l4_act)
@@ -723,41 +745,217 @@ class _BatchInference:
             ok, lock = rd.recognition(rep, objs, idx)
             if self.record:
                 per = np.bincount(rep_rows, minlength=n)
-                cand = votes.candidates[alive].any(axis=1).sum(axis=1) if votes is not None else np.zeros(n, np.int64)
-                trace.append({"episodes": alive.copy(), "anchored_cells": per, "candidates": cand,
+                l23 = np.bincount(np.searchsorted(alive, state // NC), minlength=n) if layer is not None \
+                    else np.zeros(n, np.int64)
+                trace.append({"episodes": alive.copy(), "anchored_cells": per, "l23_active": l23,
                               "recognised": ok.copy()})
             sensations[alive[ok]] = t + 1
             wrong[alive[lock]] = True
             done = ok | lock
             if np.any(done):
                 bumps.drop(alive[done])
+                if layer is not None:
+                    state = state[~_flags(alive[done], E)[state // NC]]
                 alive = alive[~done]
         return InferenceResult(sensations, np.isfinite(sensations), wrong, trace)
 
-    def _apical_rows(self, voted: np.ndarray, alive: np.ndarray) -> np.ndarray:
-        rd = self.readout
-        v = voted[alive].reshape(alive.size, -1)  # (n, K*O), index k*O + o
-        r, c = np.nonzero(v)
-        vm = sparse.csr_array((np.ones(r.size, dtype=np.int32), (r, c)), shape=v.shape)
-        cells = sparse.csr_array(vm @ rd.object_cells.astype(np.int32))
-        out = np.zeros((alive.size, self.region.L4.n_cells), dtype=bool)
-        rr = np.repeat(np.arange(alive.size), np.diff(cells.indptr))
-        out[rr, cells.indices] = True
+    def _settle(self, layer: _ObjectLayer, rd: _Readout, state: np.ndarray, mc: np.ndarray, dense: np.ndarray,
+                alive: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """One touch of every row: L4 (apical from L2/3) -> L2/3 until the L2/3 state repeats or the limit.
+
+        ``state``: sorted keys ``row * n_cells + cell`` of the rows' L2/3 activity before the touch.
+        Returns the settled L2/3 keys and the L4 active (row, cell) pairs of each row's last iteration,
+        the ones ``Region.infer_sensation`` leaves in ``L4.active_cells``.
+        """
+        region = self.region
+        NC, n = layer.n_cells, mc.shape[0]
+        limit = region.settle_max_iterations
+        history = [_state_hash(state, n, NC)]
+        settling = np.arange(n)
+        out_rows: list[np.ndarray] = []
+        out_cells: list[np.ndarray] = []
+        it = 0
+        while settling.size:
+            it += 1
+            s = settling.size
+            where = np.full(n, -1, dtype=np.int64)
+            where[settling] = np.arange(s)
+            rows, cells = np.divmod(state, NC)
+            mine = where[rows] >= 0
+            sub_prev = where[rows[mine]] * NC + cells[mine]
+            apical = layer.apical_cells(region, sub_prev, s) if region.apical_feedback else None
+            r4, c4 = rd.l4_active(np.arange(s), mc[settling], dense[settling], apical)
+            new = layer.step(r4, c4, sub_prev, s, region.L4.n_cells, self.rngs, alive[settling])
+            h = _state_hash(new, s, NC)
+            repeated = np.zeros(s, dtype=bool)
+            for old in history:  # iterations of this touch (<= settle_max_iterations)
+                repeated |= old[settling] == h
+            finished = repeated | (it >= limit)
+            nr, nc = np.divmod(new, NC)
+            state = np.sort(np.concatenate([state[~mine], settling[nr] * NC + nc]))
+            step_hash = history[0].copy()
+            step_hash[settling] = h
+            history.append(step_hash)
+            fin = _flags(np.flatnonzero(finished), s)
+            out_rows.append(settling[r4[fin[r4]]])
+            out_cells.append(c4[fin[r4]])
+            settling = settling[~finished]
+        return state, (np.concatenate(out_rows), np.concatenate(out_cells))
+
+
+class _ObjectLayer:
+    """The region's L2/3 (:class:`~columns.layers.l23.L23Layer`) for many episodes at once, read-only.
+
+    Row ``r`` is one episode; its L2/3 activity is a set of flat L2/3 cells of the region.  One
+    :meth:`step` is ``L23Layer.compute(feedforward, learn=False)`` of every row: proximal segments
+    with ``proximal_threshold`` connected synapses onto the row's active L4 cells make the
+    feed-forward cells; distal support (most sources voting within one learning episode of a cell)
+    comes from the row's previous activity; then the same admission by tiers of support, inertia
+    and random fill.  The random fill of episode ``e`` draws from its own generator
+    ``rngs[e]`` exactly as ``L23Layer`` would (one ``random(m)`` call per fill that needs a draw), so
+    an episode run through the layer itself with that generator gives the same cells.
+    """
+
+    def __init__(self, region: Region) -> None:
+        l23 = region.L23
+        assert l23 is not None
+        self.l23 = l23
+        self.p = l23.params
+        self.K, self.P = l23.n_columns, l23.params.cells
+        self.n_cells = l23.n_cells
+        self.prox = l23.proximal.connected_matrix().astype(np.int32)  # (K * L4 cells, segments)
+        self.prox_cell = l23.proximal.segment_cell.astype(np.int64)
+        self.dist = l23.distal.connected_matrix().astype(np.int32)  # (K * P, segments)
+        self.dist_cell = l23.distal.segment_cell.astype(np.int64)
+        episode = np.asarray(l23.state_arrays()["L23.distal_segment_episode"], dtype=np.int64)
+        self.dist_episode = np.zeros(self.dist_cell.size, dtype=np.int64)
+        self.dist_episode[: min(episode.size, self.dist_cell.size)] = episode[: self.dist_cell.size]
+        self.span = int(self.dist_episode.max(initial=0)) + 1
+
+    def _thresholded(self, rows: np.ndarray, cells: np.ndarray, n: int, size: int, matrix: sparse.csr_array,
+                     threshold: int) -> tuple[np.ndarray, np.ndarray]:
+        """(row, segment) pairs with at least ``threshold`` connected synapses onto the rows' active cells."""
+        if rows.size == 0 or matrix.shape[1] == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        act = rows_to_csr(rows, cells, n, size).astype(np.int32)
+        counts = sparse.csr_array(act @ matrix)
+        r = np.repeat(np.arange(n), np.diff(counts.indptr))
+        on = counts.data >= threshold
+        return r[on], counts.indices[on].astype(np.int64)
+
+    def step(self, l4_rows: np.ndarray, l4_cells: np.ndarray, prev: np.ndarray, n: int, l4_size: int,
+             rngs: list[np.random.Generator], episodes: np.ndarray) -> np.ndarray:
+        """New activity of ``n`` rows: sorted keys ``row * n_cells + cell``.
+
+        ``l4_rows, l4_cells``: the rows' active L4 cells; ``prev``: their previous L2/3 activity
+        (sorted keys); ``episodes``: the episode of each row (``rngs[episodes[r]]`` draws its fill).
+        """
+        p, P, NC = self.p, self.P, self.n_cells
+        C = n * self.K
+        r, seg = self._thresholded(l4_rows, l4_cells, n, l4_size, self.prox, p.proximal_threshold)
+        ff = unique_ints(r * NC + self.prox_cell[seg])
+        # distal support per (row, cell): most active segments within one learning episode of the cell
+        pr, pc = np.divmod(prev, NC)
+        r, seg = self._thresholded(pr, pc, n, NC, self.dist, p.distal_threshold)
+        groups, votes = unique_counts((r * NC + self.dist_cell[seg]) * self.span + self.dist_episode[seg])
+        cell_key = groups // self.span
+        new = np.r_[True, cell_key[1:] != cell_key[:-1]] if cell_key.size else np.zeros(0, dtype=bool)
+        sup_keys = cell_key[new]
+        sup_vals = np.maximum.reduceat(votes, np.flatnonzero(new)) if votes.size else votes
+
+        def support(keys: np.ndarray) -> np.ndarray:
+            if sup_keys.size == 0:
+                return np.zeros(keys.size, dtype=np.int64)
+            at = np.minimum(np.searchsorted(sup_keys, keys), sup_keys.size - 1)
+            return np.where(sup_keys[at] == keys, sup_vals[at], 0)
+
+        # 1. feed-forward cells with distal support, by tiers of support
+        s_ff = support(ff)
+        lat = ff[s_ff > 0]
+        chosen = lat[_tier_admission(lat // P, s_ff[s_ff > 0], np.zeros(C, dtype=np.int64), p.sdr_size)]
+        n_chosen = np.bincount(chosen // P, minlength=C)
+        # 2. inertia: previously active cells by support, capped at inertia * their count
+        if p.inertia > 0 and prev.size:
+            prev_cells = setdiff_ints(prev, chosen)
+            pcol = prev_cells // P
+            short = n_chosen[pcol] < p.sdr_size
+            prev_cells, pcol = prev_cells[short], pcol[short]
+            if prev_cells.size:
+                s_prev = support(prev_cells)
+                order = np.lexsort((-s_prev, pcol))
+                cap = np.floor(np.bincount(pcol, minlength=C) * p.inertia).astype(np.int64)
+                ranks = np.empty(prev_cells.size, dtype=np.int64)
+                ranks[order] = group_ranks(pcol[order])
+                capped = ranks < cap[pcol]
+                prev_cells, pcol, s_prev = prev_cells[capped], pcol[capped], s_prev[capped]
+                admitted = prev_cells[_tier_admission(pcol, s_prev, n_chosen, p.sdr_size)]
+                chosen = union_ints(chosen, admitted)
+                n_chosen = np.bincount(chosen // P, minlength=C)
+        # 3. still short: a share of the remaining feed-forward cells, at least the discrepancy
+        discrepancy = np.maximum(p.sdr_size - n_chosen, 0)
+        filling = discrepancy.reshape(n, self.K).any(axis=1)  # rows whose layer would fill
+        if filling.any():
+            rem = setdiff_ints(ff, chosen)
+            rem = rem[filling[rem // NC]]
+            rc = rem // P
+            n_rem = np.bincount(rc, minlength=C)
+            quota = np.minimum(np.maximum(n_rem * discrepancy // p.sdr_size, discrepancy), n_rem)
+            keep = np.ones(rem.size, dtype=bool)
+            # rows with a column that keeps fewer than it has draw one key per remaining cell
+            draw = (quota < n_rem).reshape(n, self.K).any(axis=1)
+            in_draw = draw[rem // NC]
+            if in_draw.any():
+                rows_drawn = np.flatnonzero(draw)
+                sizes = np.bincount(rem[in_draw] // NC, minlength=n)[rows_drawn]
+                # one generator per episode: the draws an episode's own layer would make
+                keys = np.concatenate([rngs[e].random(m) for e, m in zip(episodes[rows_drawn], sizes)])
+                sub_rc = rc[in_draw]
+                order = np.argsort(sub_rc + keys)
+                ranks = np.empty(sub_rc.size, dtype=np.int64)
+                ranks[order] = group_ranks(sub_rc[order])
+                keep[in_draw] = ranks < quota[sub_rc]
+            chosen = union_ints(chosen, rem[keep])
+        return chosen
+
+    def apical_cells(self, region: Region, keys: np.ndarray, n: int) -> np.ndarray | None:
+        """L4 cells with an active apical segment onto each row's L2/3 activity, bool ``(n, L4 cells)``."""
+        l4 = region.L4
+        if l4.apical is None or keys.size == 0:
+            return None
+        rows, cells = np.divmod(keys, self.n_cells)
+        r, seg = self._thresholded(rows, cells, n, self.n_cells, _apical_matrix(region), l4.params.apical_threshold)
+        out = np.zeros((n, l4.n_cells), dtype=bool)
+        out[r, l4.apical.segment_cell[seg]] = True
         return out
 
-    def _feedforward(self, rows4: np.ndarray, cells4: np.ndarray, n: int) -> np.ndarray:
-        rd = self.readout
-        act = rows_to_csr(rows4, cells4, n, self.region.L4.n_cells)
-        overlap = sparse.csr_array(act.astype(np.int32) @ rd.pair_matrix.T.astype(np.int32))
-        r = np.repeat(np.arange(n), np.diff(overlap.indptr))
-        on = overlap.data >= self.vote_threshold
-        code = overlap.indices[on].astype(np.int64)
-        obj, rest = np.divmod(code, rd.n_feat * rd.K)
-        col = rest % rd.K
-        ff = np.zeros((n, rd.K, rd.n_obj), dtype=bool)
-        ff[r[on], col, obj] = True
-        return ff
 
+def _apical_matrix(region: Region) -> sparse.csr_array:
+    """L4's connected apical synapses ``(K * L2/3 cells, segments)``, int32 (cached on the region's readout key)."""
+    cached = getattr(region, "_grid_apical", None)
+    if cached is not None and cached[0] is region.L4.apical:
+        return cached[1]
+    matrix = region.L4.apical.connected_matrix().astype(np.int32)
+    region._grid_apical = (region.L4.apical, matrix)
+    return matrix
+
+
+def _state_hash(keys: np.ndarray, n: int, n_cells: int) -> np.ndarray:
+    """One uint64 per row of a set of (row * n_cells + cell) keys: a sum of fixed random cell weights."""
+    weights = _cell_weights(n_cells)
+    rows, cells = np.divmod(keys, n_cells)
+    h = np.zeros(n, dtype=np.uint64)
+    np.add.at(h, rows, weights[cells])
+    return h
+
+
+_WEIGHTS: dict[int, np.ndarray] = {}
+
+
+def _cell_weights(n_cells: int) -> np.ndarray:
+    if n_cells not in _WEIGHTS:
+        _WEIGHTS[n_cells] = np.random.default_rng(0xC0FFEE).integers(
+            1, 2**63 - 1, size=n_cells, dtype=np.int64).astype(np.uint64)
+    return _WEIGHTS[n_cells]
 
 
 # ------------------------------------------------------------------------------ inference
@@ -789,6 +987,11 @@ def readout(region: Region, world: GridObjectWorld, codes: GridCodes) -> _Readou
     return rd
 
 
+def episode_generators(seed: int, n_episodes: int) -> list[np.random.Generator]:
+    """One generator per inference episode (``default_rng([seed, e])``): episode ``e``'s L2/3 random fill."""
+    return [np.random.default_rng([int(seed), e]) for e in range(int(n_episodes))]
+
+
 def infer_episodes(
     region: Region,
     world: GridObjectWorld,
@@ -796,33 +999,30 @@ def infer_episodes(
     orders: np.ndarray,
     *,
     objects: np.ndarray | None = None,
-    vote: bool | None = None,
-    vote_threshold: int = 5,
     record: bool = False,
+    seed: int = 0,
 ) -> InferenceResult:
     """Touch every test object, all episodes at once (one row of the region's layers per episode).
 
     ``orders``: int ``(n_test, n_columns, steps)`` touch sequences (feature indices); ``objects``:
-    learned object ids to test (default all).  ``vote`` (default ``n_columns > 1``): columns vote
-    through :class:`ObjectVotes`, an object supported by a learned pair whose L4 code has at least
-    ``vote_threshold`` active cells.  The region's own activity is left untouched.
+    learned object ids to test (default all).  With an object layer every touch settles L4 <-> L2/3;
+    episode ``e``'s L2/3 random fill draws from ``default_rng([seed, e])``.  The region's own activity
+    is left untouched.
     """
     check_world(region, world)
     objs = _test_objects(codes, objects)
     orders = check_orders(orders, objs.size, region.n_columns, world.features_per_object)
-    if int(vote_threshold) <= 0:
-        raise ValueError(f"vote_threshold must be a positive integer, got {vote_threshold!r}")
-    vote = region.n_columns > 1 if vote is None else bool(vote)
     rd = readout(region, world, codes)
-    return _BatchInference(region, rd, world, objs, orders, vote, int(vote_threshold), record).run()
+    return _BatchInference(region, rd, world, objs, orders, record, int(seed)).run()
 
 
 def infer_sequential(region: Region, world: GridObjectWorld, codes: GridCodes, orders: np.ndarray, *,
-                     objects: np.ndarray | None = None) -> InferenceResult:
-    """The same protocol episode by episode through :meth:`Region.infer_grid_sensation` (no votes).
+                     objects: np.ndarray | None = None, seed: int = 0) -> InferenceResult:
+    """The same protocol episode by episode through :meth:`Region.infer_grid_sensation` (the layers' own
+    ``compute``; with an object layer, ``Region.infer_sensation`` settles L4 <-> L2/3).
 
-    The reference :func:`infer_episodes` is tested against; leaves the region's activity at the last
-    episode's last touch.
+    The reference :func:`infer_episodes` is tested against: episode ``e``'s L2/3 draws from
+    ``default_rng([seed, e])`` as there.  Leaves the region's activity at the last episode's last touch.
     """
     check_world(region, world)
     objs = _test_objects(codes, objects)
@@ -831,8 +1031,12 @@ def infer_sequential(region: Region, world: GridObjectWorld, codes: GridCodes, o
     l6 = region.L6
     sensations = np.full(objs.size, np.inf)
     wrong = np.zeros(objs.size, dtype=bool)
+    own_rng = region.L23.rng if region.L23 is not None else None
+    rngs = episode_generators(seed, objs.size) if region.L23 is not None else []
     for e, obj in enumerate(objs):  # the reference path: one episode at a time
         region.reset()
+        if region.L23 is not None:
+            region.L23.rng = rngs[e]
         for t in range(orders.shape[2]):
             idx = orders[e, :, t]
             move = world.positions[obj, idx] - world.positions[obj, orders[e, :, t - 1]] if t else None
@@ -846,4 +1050,6 @@ def infer_sequential(region: Region, world: GridObjectWorld, codes: GridCodes, o
             if lock[0]:
                 wrong[e] = True
                 break
+    if region.L23 is not None:
+        region.L23.rng = own_rng
     return InferenceResult(sensations, np.isfinite(sensations), wrong)

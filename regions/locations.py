@@ -22,8 +22,9 @@ the region's grid path (:mod:`regions.gridpath`, exposed as ``Region.learn_grid_
   objects fail (the reference's strict rule), found by the reference's search schedule
   (:func:`capacity_reference_search`: steps of 128 objects, then halving to 1 object).
 
-With several columns an object layer votes (:class:`~regions.gridpath.ObjectVotes`, one unit per
-learned object; see :mod:`regions.gridpath`).  Learning is batched over objects and inference over
+With several columns the object layer votes: a column listing L23 (and L1, its feedback onto L4)
+learns each object's L2/3 code with the region's :class:`~columns.layers.l23.L23Layer`, and every
+touch settles L4 <-> L2/3 before L6 anchors (see :mod:`regions.gridpath`).  Learning is batched over objects and inference over
 episodes (every test object one episode, a batch axis of the region's layers); the layers' own
 ``compute`` methods run the same protocol sensation by sensation (``sequential=True``), the reference
 the tests compare with.
@@ -58,12 +59,13 @@ import numpy as np
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator
 from pydantic.types import PositiveFloat, PositiveInt
 
+from columns.layers.l23 import L23Params
 from columns.layers.l4 import L4Params
 from columns.layers.l6 import L6Params
 
 from .builder import ProgressFactory, Uses, register_builder
 from .config import Config, Params, WorldSpec
-from .gridpath import GridCodes, InferenceResult, ObjectVotes, nearest_cells
+from .gridpath import GridCodes, InferenceResult, nearest_cells
 from .region import Region
 from .worlds.grid_objects import GridObjectWorld
 
@@ -73,7 +75,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "GridCodes",
     "InferenceResult",
-    "ObjectVotes",
     "nearest_cells",
     "make_grid_region",
     "touch_orders",
@@ -178,6 +179,8 @@ def make_grid_region(
     anchor_sample_size: int = 10,
     l6: L6Params | None = None,
     l4: L4Params | None = None,
+    l23: L23Params | None = None,
+    object_layer: bool | None = None,
     lateral: Any = None,
     seed: int = 0,
 ) -> Region:
@@ -187,8 +190,10 @@ def make_grid_region(
     (``basal_threshold``), sample size and min threshold = ``modules``, permanence 1.0 (so a
     learned segment is connected at once).  L6: ``modules`` modules of ``cells_per_axis**2``
     cells, scale ``scale`` (world units per period), the default orientations and bump width.
-    ``lateral``: networkx graph of the columns' votes (None: all-to-all).  The same region the
-    ``region`` builder makes of configs/grid_objects.yaml (``column.layers: [L6, L4]``).
+    ``object_layer`` (default: ``columns > 1``): an L2/3 object layer (``l23``, default
+    :class:`~columns.layers.l23.L23Params`) with apical feedback onto L4, voting laterally over
+    ``lateral`` (networkx graph; None: all-to-all).  The same region the ``region`` builder makes of
+    configs/grid_objects.yaml (``column.layers: [L6, L4]``, or ``[L6, L4, L23, L1]``).
     """
     if l6 is None:
         l6 = L6Params(modules=modules, cells_per_axis=cells_per_axis, scales=scale,
@@ -200,7 +205,9 @@ def make_grid_region(
             min_threshold=l6.modules, apical_threshold=thr, reduced_basal_threshold=thr,
             sample_size=l6.modules, initial_permanence=1.0, connected_permanence=0.5,
         )
-    return Region(columns, l4=l4, lateral=lateral, apical_feedback=False, seed=seed, l6=l6, object_layer=False)
+    votes = columns > 1 if object_layer is None else bool(object_layer)
+    return Region(columns, l4=l4, l23=l23, lateral=lateral, apical_feedback=votes, seed=seed, l6=l6,
+                  object_layer=votes)
 
 
 def run_locations(
@@ -209,7 +216,6 @@ def run_locations(
     n_features: int = 100,
     features_per_object: int = 10,
     max_traversals: int = 4,
-    vote_threshold: int = 5,
     seed: int = 0,
     network: Callable[[int], Region] | None = None,
     world_kwargs: dict[str, Any] | None = None,
@@ -236,7 +242,7 @@ def run_locations(
     t1 = time.perf_counter()
     orders = touch_orders(np.random.default_rng(order_seed), n_objects, region.n_columns, features_per_object,
                           max_traversals)
-    result = region.infer_grid_episodes(world, codes, orders, vote_threshold=vote_threshold)
+    result = region.infer_grid_episodes(world, codes, orders, seed=order_seed)
     t2 = time.perf_counter()
     out = {
         "objects": int(n_objects),
@@ -332,7 +338,6 @@ class GridObjectsParams(Params):
 
     max_traversals: PositiveInt = 4
     min_accuracy: float = Field(0.9, gt=0.0, le=1.0)
-    vote_threshold: PositiveInt = 5
     #: search the capacity after the run (:func:`capacity_reference_search`, the reference's
     #: schedule): first probe and step ``capacity_increment`` objects, then halving down to
     #: ``capacity_resolution`` objects
@@ -369,7 +374,7 @@ def recall_grid_codes(net: Network) -> GridCodes:
 
 
 @register_builder("grid_objects", "experiment", params=GridObjectsParams, protocol=True, uses=Uses(
-    layers=frozenset({"L6", "L4"}), required=frozenset({"L6", "L4"}), l6_kinds=frozenset({"grid_modules"}),
+    layers=frozenset({"L6", "L4", "L23", "L1"}), required=frozenset({"L6", "L4"}), l6_kinds=frozenset({"grid_modules"}),
     worlds=frozenset({"grid_objects"}),
     keys=frozenset({"n_objects", "n_features", "features_per_object", "world", "region", "phases"})))
 def run_grid_objects(net: Network, *, progress: ProgressFactory, trial: int) -> dict[str, Any]:
@@ -413,7 +418,8 @@ def run_grid_objects(net: Network, *, progress: ProgressFactory, trial: int) -> 
     if "test" in e.phases:
         orders = touch_orders(net.rng, world.n_objects, region.n_columns, world.features_per_object,
                               p.max_traversals)
-        result = region.infer_grid_episodes(world, codes, orders, vote_threshold=p.vote_threshold, record=True)
+        result = region.infer_grid_episodes(world, codes, orders, record=True,
+                                            seed=int(net.rng.integers(0, 2**63 - 1)))
         metrics["infer_time_s"] = time.perf_counter() - t1
         steps = e.features_per_object * p.max_traversals
         sens = result.sensations
@@ -443,7 +449,6 @@ def run_grid_objects(net: Network, *, progress: ProgressFactory, trial: int) -> 
             initial_increment=p.capacity_increment, resolution=p.capacity_resolution,
             min_accuracy=p.min_accuracy, seed=net.build_seed, n_features=e.n_features,
             features_per_object=e.features_per_object, max_traversals=p.max_traversals,
-            vote_threshold=p.vote_threshold,
             network=lambda s: build_region(spec, graph=graph, config=config, seed=s),
             world_kwargs={"grid_width": world.grid_width, "spacing": world.spacing},
         )

@@ -258,6 +258,9 @@ class Region:
                              displacement: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Move, then learn one feature at the current grid location (one shot), every column at once.
 
+        With an object layer, L2/3 learns the sensation onto the object's code (call :meth:`reset`
+        between objects) and the L4 winners grow apical segments onto that code.
+
         ``minicolumns``: flat active L4 minicolumns (column ``k``'s offset by ``k * minicolumns``);
         ``displacement``: the sensor's movement since the last sensation, world units, ``(2,)`` or
         ``(n_columns, 2)`` (None: no movement).  L4 learns on basal segments onto the L6 learnable
@@ -269,18 +272,39 @@ class Region:
         learnable = l6.learnable_cells()
         self.L4.compute(np.asarray(minicolumns, dtype=np.int64), learnable, None, learn=True)
         l6.learn(self.L4.winner_cells)
+        winners = self.L4.winner_cells.astype(np.int64)
+        if self.L23 is not None:
+            # the object layer keeps the object's code and learns this sensation onto it; the L4
+            # winners grow apical segments onto the code (feedback)
+            self.L23.begin_sensation()
+            self.L23.compute(winners, winners, learn=True)
+            if self.L4.apical is not None:
+                from columns.layers.l4 import column_candidates
+
+                from .gridpath import grow_apical
+
+                code = np.sort(self.L23.active_cells.astype(np.int64))
+                grow_apical(self, winners, column_candidates(winners // self.L4.cells_per_column, code,
+                                                             self.apical_size, self.n_columns))
         self._grid_readout = None
-        return l6.sensory_cells.astype(np.int64), self.L4.winner_cells.astype(np.int64)
+        return l6.sensory_cells.astype(np.int64), winners
 
     def infer_grid_sensation(self, minicolumns: np.ndarray, displacement: np.ndarray | None = None) -> np.ndarray:
         """Move (path-integrate every bump), sense (L4 on the active grid cells), anchor L6 to L4.
 
+        With an object layer the sensation settles L4 <-> L2/3 first (:meth:`infer_sensation`: L2/3
+        votes laterally and feeds L4's apical tie-break) and L6 anchors to the settled L4 activity.
         Arguments as :meth:`learn_grid_sensation`.  Returns the anchored L6 cells (the location
         hypotheses the sensation left), flat sorted int32.
         """
         l6 = self._require_grid("infer_grid_sensation")
         self._displace(displacement)
-        self.L4.compute(np.asarray(minicolumns, dtype=np.int64), l6.active_cells, None, learn=False)
+        minicolumns = np.sort(np.asarray(minicolumns, dtype=np.int64))
+        if self.L23 is None:
+            self.L4.compute(minicolumns, l6.active_cells, None, learn=False)
+        else:  # settle L4 <-> L2/3 (votes, apical feedback) on the grid location
+            self.infer_sensation(flatten_rows_inverse(minicolumns, self.n_columns, self.l4_params.minicolumns),
+                                 flatten_rows_inverse(l6.active_cells, self.n_columns, self.location_size))
         return l6.anchor_to(self.L4.active_cells)
 
     def learn_grid_objects(self, world: GridObjectWorld, *, initial_phases: np.ndarray | None = None,
@@ -302,24 +326,23 @@ class Region:
         return codes
 
     def infer_grid_episodes(self, world: GridObjectWorld, codes: GridCodes, orders: np.ndarray, *,
-                            objects: np.ndarray | None = None, vote: bool | None = None,
-                            vote_threshold: int = 5, record: bool = False,
+                            objects: np.ndarray | None = None, record: bool = False, seed: int = 0,
                             sequential: bool = False) -> InferenceResult:
         """Touch learned grid objects, one inference episode per test object, all episodes at once.
 
         Episodes are a batch axis of this region's layers (the learned synapses shared read-only,
         the activity of each episode one row): :func:`regions.gridpath.infer_episodes`.  ``orders``
         int ``(n_test, n_columns, steps)``: the feature each column touches at each step; ``objects``:
-        the learned object ids tested (default all).  ``sequential``: episode by episode through
-        :meth:`infer_grid_sensation` instead (the reference; no votes).
+        the learned object ids tested (default all).  With an object layer every touch settles
+        L4 <-> L2/3 (episode ``e``'s random fill from ``default_rng([seed, e])``).  ``sequential``:
+        episode by episode through :meth:`infer_grid_sensation` instead (the reference, same result).
         """
         from . import gridpath
 
         self._require_grid("infer_grid_episodes")
         if sequential:
-            return gridpath.infer_sequential(self, world, codes, orders, objects=objects)
-        return gridpath.infer_episodes(self, world, codes, orders, objects=objects, vote=vote,
-                                       vote_threshold=vote_threshold, record=record)
+            return gridpath.infer_sequential(self, world, codes, orders, objects=objects, seed=seed)
+        return gridpath.infer_episodes(self, world, codes, orders, objects=objects, record=record, seed=seed)
 
     def _state_key(self) -> np.ndarray:
         # the joint state that settles: L2/3 activity (L4 follows from it and the fixed input)

@@ -68,14 +68,14 @@ def test_cli_save_then_load_recognises_the_same_objects(tmp_path):
 
 
 def test_voting_columns_run_through_the_network_region():
-    net = build(load_config(CFG, SMALL + ["regions[0].columns=3"]))
+    net = build(load_config(CFG, SMALL + ["regions[0].columns=3", "regions[0].column.layers=[L6, L4, L23, L1]"]))
     metrics = net.run()[0]
     region = net.regions["S1"]
-    assert region.n_columns == 3 and region.L6.n_columns == 3
+    assert region.n_columns == 3 and region.L6.n_columns == 3 and region.L23.n_columns == 3
     assert metrics["accuracy"] == 1.0 and metrics["median_sensations"] <= 2.0
 
 
-def test_an_object_layer_listed_for_grid_objects_is_refused():
+def test_a_layer_grid_objects_does_not_drive_is_refused():
     with pytest.raises(ConfigError) as info:
-        load_config(CFG, ["regions[0].column.layers=[L6, L4, L23]"])
-    assert "L23" in str(info.value)
+        load_config(CFG, ["regions[0].column.layers=[L6, L4, L5]"])
+    assert "L5" in str(info.value)
