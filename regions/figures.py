@@ -46,6 +46,8 @@ __all__ = [
     "accuracy_curves",
     "trajectory",
     "series_figure",
+    "ccdf",
+    "mean_size_by_duration",
 ]
 
 #: Colours for published values and reference lines.
@@ -401,6 +403,7 @@ def avalanche_ccdf(
     alpha: float | None = None,
     alpha_x_min: float | None = None,
     label: str = "measured",
+    units: tuple[str, str] = ("active cells", "steps"),
 ) -> Figure:
     """Avalanche size (and duration) distributions: log-log CCDF with the power-law fit and its range.
 
@@ -411,6 +414,7 @@ def avalanche_ccdf(
     tau, tau_x_min : size exponent of P(S = s) ~ s^-tau fitted on s >= tau_x_min; the CCDF
         falls as s^-(tau - 1): drawn dashed over the fit range, which is shaded.
     alpha, alpha_x_min : the same for durations.
+    units : units of size and duration, shown on the x axes.
     """
     panels = [("size", sizes, tau, tau_x_min, "τ")]
     if durations is not None:
@@ -426,7 +430,7 @@ def avalanche_ccdf(
         _fit_line(ax, x, y, exponent, x_min, symbol)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        ax.set_xlabel(f"avalanche {name}" + (" (active cells)" if name == "size" else " (steps)"))
+        ax.set_xlabel(f"avalanche {name} ({units[0] if name == 'size' else units[1]})")
         ax.set_ylabel(f"P({'S' if name == 'size' else 'T'} ≥ x)")
         ax.set_title(f"avalanche {name} distribution")
         ax.legend(loc="lower left", fontsize=8)
@@ -639,7 +643,8 @@ def accuracy_curves(
         xs_all += [float(v) for v in x]
         ax.plot(list(x), _finite(y), label=label, **{"marker": "o", **dict((styles or {}).get(label, {}))})
     for k, (label, value) in enumerate((baselines or {}).items()):
-        ax.axhline(float(value), linestyle="--", color=f"C{(k + 5) % 10}", label=f"{label} ({float(value):.2f})")
+        ax.axhline(float(value), linestyle=("--", ":", "-.")[k % 3], color=f"C{(k + 5) % 10}",
+                   label=f"{label} ({float(value):.2f})")
     if xs_all:
         ax.set_xlim(min(xs_all) - 0.5, max(xs_all) + 0.5)
     _integer_ticks(ax.xaxis)
@@ -720,3 +725,37 @@ def series_figure(series: Mapping[str, Mapping[str, Any]], *, title: str = "") -
         ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     return fig
+
+
+# ----------------------------------------------------------------------- data for the figures
+def ccdf(values: Sequence[float] | Any, *, points: int = 120) -> tuple[list[float], list[float]]:
+    """Empirical complementary CDF ``P(X >= x)`` of positive values at up to ``points`` log-spaced x.
+
+    Returns ``(x, p)`` lists (JSON-ready) for :func:`avalanche_ccdf`; empty lists for no values.
+    """
+    import numpy as np
+
+    v = np.asarray(values, dtype=np.float64).ravel()
+    if v.size == 0:
+        return [], []
+    u, counts = np.unique(v, return_counts=True)
+    survival = np.cumsum(counts[::-1])[::-1] / v.size
+    if u.size > points and u[0] > 0:
+        pick = np.unique(np.searchsorted(u, np.geomspace(u[0], u[-1], points)).clip(0, u.size - 1))
+        u, survival = u[pick], survival[pick]
+    return [float(x) for x in u], [float(p) for p in survival]
+
+
+def mean_size_by_duration(sizes: Sequence[float] | Any, durations: Sequence[float] | Any) -> tuple[list[float], list[float]]:
+    """``(T, <S>(T))``: each distinct avalanche duration and the mean size of avalanches that long."""
+    import numpy as np
+
+    s = np.asarray(sizes, dtype=np.float64).ravel()
+    d = np.asarray(durations, dtype=np.float64).ravel()
+    if s.shape != d.shape:
+        raise ValueError(f"mean_size_by_duration: {s.size} sizes and {d.size} durations")
+    if s.size == 0:
+        return [], []
+    t, inverse = np.unique(d, return_inverse=True)
+    mean = np.bincount(inverse, weights=s) / np.bincount(inverse)
+    return [float(x) for x in t], [float(m) for m in mean]

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.types import PositiveFloat, PositiveInt
 
 from .builder import ProgressFactory, Uses, register_builder
+from .figures import ccdf
 from .config import Config, Params
 from .dynamics.spikes import analyse_spikes
 from .experiments import learn_objects, touch_objects
@@ -389,9 +390,15 @@ def run_spiking_network(config: Config, *, seed: int, progress: ProgressFactory,
     steady = spikes.time_steps > p.transient_ms / spikes.dt_ms
     rates = np.bincount(spikes.neuron_ids[steady], minlength=network.n) / ((spikes.duration_ms - p.transient_ms) / 1e3)
     rows = []
+    avalanche_series: dict[str, Any] = {}  # distributions of the first observed fraction, for the report
     for fraction in p.observe_fractions:
         observed = rng.random(network.n) < fraction
         r = analyse_spikes(spikes, steady & observed[spikes.neuron_ids])
+        for name, key, fit in (("size", "sizes", "size_fit"), ("duration", "durations", "duration_fit")):
+            x, y = ccdf(getattr(r["avalanches"], key))
+            avalanche_series.setdefault(f"avalanche_{name}_ccdf", {
+                "x": x, "y": y, "xlabel": f"avalanche {name}", "ylabel": "P(X >= x)", "loglog": True,
+                "fit_exponent": _fit_value(r[fit], "exponent"), "fit_x_min": _fit_value(r[fit], "x_min")})
         rows.append({
             "observed_fraction": float(fraction),
             "neurons": int(observed.sum()),
@@ -429,5 +436,6 @@ def run_spiking_network(config: Config, *, seed: int, progress: ProgressFactory,
             "rate_histogram_hz": {"x": [float(v) for v in np.arange(0, 51, 2.0)[:-1]],
                                   "y": [int(v) for v in np.histogram(rates, bins=np.arange(0, 51, 2.0))[0]],
                                   "xlabel": "firing rate (Hz)", "ylabel": "neurons"},
+            **avalanche_series,
         },
     }

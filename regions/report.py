@@ -366,15 +366,18 @@ def _spiking_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figure]:
                                                         title="firing-rate histogram")))
     sizes = series.get("avalanche_size_ccdf")
     durations = series.get("avalanche_duration_ccdf")
-    row = (first.get("table") or [{}])[0]
     if sizes and sizes.get("x"):
+        fraction = (first.get("table") or [{}])[0].get("observed_fraction")
         out.append(Figure(
-            "Avalanche distributions", "Complementary CDF of avalanche sizes (spikes) and durations (bins), all "
-            "neurons observed, with the power-law fits over their ranges.",
+            "Avalanche distributions", "Complementary CDF of avalanche sizes (spikes) and durations (time bins), "
+            f"observed fraction of neurons {fraction}, log-log, with the discrete power-law fits drawn over their "
+            "ranges (shaded); a power law with exponent τ has a CCDF of slope 1 - τ (trial 0).",
             lambda: figures.avalanche_ccdf((sizes["x"], sizes["y"]),
                                            (durations["x"], durations["y"]) if durations and durations.get("x") else None,
-                                           tau=_num(row.get("tau")), tau_x_min=_num(row.get("tau_x_min")),
-                                           alpha=_num(row.get("alpha")), alpha_x_min=_num(row.get("alpha_x_min")))))
+                                           tau=_num(sizes.get("fit_exponent")), tau_x_min=_num(sizes.get("fit_x_min")),
+                                           alpha=_num((durations or {}).get("fit_exponent")),
+                                           alpha_x_min=_num((durations or {}).get("fit_x_min")),
+                                           units=("spikes", "time bins"))))
     return out
 
 

@@ -87,6 +87,7 @@ from scipy import optimize, sparse, stats
 
 from . import dynamics as dyn
 from .builder import ProgressFactory, Uses, build, register_builder
+from .figures import mean_size_by_duration
 from .config import Config, Params
 from .parallel import run_trials, trial_seeds
 from .region import lateral_adjacency
@@ -571,6 +572,7 @@ def avalanche_statistics(
         out["preferred"], out["comparisons"] = "n/a", {}
     out["sizes_ccdf"] = _ccdf(sizes)
     out["durations_ccdf"] = _ccdf(durations)
+    out["size_by_duration"] = mean_size_by_duration(sizes, durations)  # <S>(T), for the report
     return out
 
 

@@ -224,3 +224,20 @@ def test_trajectory_equal_aspect_and_start_marks():
 def test_to_png_writes_a_png():
     png = figures.to_png(figures.time_to_consensus([1, 2]))
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
+
+
+def test_ccdf_and_mean_size_by_duration_compute_what_the_figures_draw():
+    x, p = figures.ccdf([1, 1, 2, 4])
+    assert x == [1.0, 2.0, 4.0] and p == [1.0, 0.5, 0.25]
+    assert figures.ccdf([]) == ([], [])
+    xs, ps = figures.ccdf(np.arange(1, 1001), points=20)
+    assert len(xs) <= 20 and xs[0] == 1.0 and xs[-1] == 1000.0 and ps[-1] == pytest.approx(0.001)
+    t, s = figures.mean_size_by_duration([2, 4, 3, 10], [1, 1, 2, 5])
+    assert t == [1.0, 2.0, 5.0] and s == [3.0, 3.0, 10.0]
+    with pytest.raises(ValueError):
+        figures.mean_size_by_duration([1, 2], [1])
+
+
+def test_avalanche_ccdf_axis_units():
+    fig = figures.avalanche_ccdf(([1.0, 2.0], [1.0, 0.5]), ([1.0, 2.0], [1.0, 0.3]), units=("spikes", "time bins"))
+    assert [ax.get_xlabel() for ax in fig.axes] == ["avalanche size (spikes)", "avalanche duration (time bins)"]
