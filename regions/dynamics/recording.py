@@ -472,13 +472,18 @@ class RecordingWriter:
         if iteration >= self._iterations[region]:
             self._iterations[region] = int(iteration) + 1
         if flat.size:
-            stream.append(step=step, iteration=iteration, column=flat // per_column, cell=flat % per_column)
-            if stream.chunks and stream.buffered == 0:
-                self.write_index()
+            self._append(stream, step=step, iteration=iteration, column=flat // per_column, cell=flat % per_column)
 
     def end_sensation(self, region: str, step: int, learn: bool, iterations: int) -> None:
         """Note that ``region`` sensed at ``step`` (learning or not) for ``iterations`` iterations."""
-        self.streams[(region, SENSATIONS)].append(step=step, learn=int(learn), iterations=iterations)
+        self._append(self.streams[(region, SENSATIONS)], step=step, learn=int(learn), iterations=iterations)
+
+    def _append(self, stream: ChunkedEvents, **columns: Any) -> None:
+        written = len(stream.chunks)
+        stream.append(**columns)
+        self.complete = False
+        if len(stream.chunks) != written:  # a chunk went to disk: the index lists it
+            self.write_index()
 
     def close(self) -> None:
         """Write every buffered row and the final index (the recording is complete)."""
