@@ -185,8 +185,8 @@ def learn_objects(region: Region, world: GridObjectWorld, *, initial_phases: np.
     return codes
 
 
-def learn_object_layer(region: Region, codes: GridCodes) -> np.ndarray:
-    """Learn each object's L2/3 code through ``L23Layer.compute`` and L4's apical segments onto it.
+def learn_object_layer(region: Region, codes: GridCodes, *, bulk: bool = True) -> np.ndarray:
+    """Learn each object's L2/3 code as ``L23Layer.compute`` does, and L4's apical segments onto it.
 
     Object by object (the layer keeps one code per object while it learns): every feature's L4
     winner cells (``codes.winners``, all columns) are the feed-forward input and growth candidates,
@@ -194,19 +194,25 @@ def learn_object_layer(region: Region, codes: GridCodes) -> np.ndarray:
     object's own and neighbouring columns.  Then every learned winner cell grows one apical segment
     onto its object's code in its column (what ``L4Layer`` learns with L2/3 feedback).  Returns the
     codes, int ``(n_objects, n_columns * sdr_size)`` flat L2/3 cells.
+
+    ``bulk`` (default): build the L2/3 stores of all objects at once (:func:`_bulk_object_layer`, the
+    same segments, synapses and permanences the layer grows, tested) when the layer is empty, learns
+    per sensation with the Hebbian rule; else, and with ``bulk=False``, through ``L23Layer.compute``.
     """
     l23 = region.L23
     assert l23 is not None
     n_obj, n_feat = codes.location.shape[:2]
-    winners = codes.winners.reshape(n_obj, n_feat, -1)
-    objects = np.zeros((n_obj, region.n_columns * l23.params.sdr_size), dtype=np.int64)
-    for obj in range(n_obj):  # the layer learns one object at a time (its code is held across features)
+    objects = _bulk_object_layer(region, codes) if bulk else None
+    if objects is None:
+        winners = codes.winners.reshape(n_obj, n_feat, -1)
+        objects = np.zeros((n_obj, region.n_columns * l23.params.sdr_size), dtype=np.int64)
+        for obj in range(n_obj):  # the layer learns one object at a time (its code is held across features)
+            l23.reset()
+            for i in range(n_feat):
+                l23.begin_sensation()
+                l23.compute(winners[obj, i], winners[obj, i], learn=True)
+            objects[obj] = l23.active_cells
         l23.reset()
-        for i in range(n_feat):
-            l23.begin_sensation()
-            l23.compute(winners[obj, i], winners[obj, i], learn=True)
-        objects[obj] = l23.active_cells
-    l23.reset()
     if region.L4.apical is not None:
         # every (object, feature) winner cell grows one apical segment onto its object's code
         cells = codes.winners.reshape(-1)
@@ -218,6 +224,75 @@ def learn_object_layer(region: Region, codes: GridCodes) -> np.ndarray:
         grow_apical(region, cells, (np.arange(cells.size + 1, dtype=np.int64) * candidates.shape[1],
                                     candidates.reshape(-1)))
     return objects
+
+
+def _bulk_object_layer(region: Region, codes: GridCodes, objects: np.ndarray | None = None) -> np.ndarray | None:
+    """All objects' L2/3 learning at once: what ``L23Layer.compute(learn=True)`` grows, object by object.
+
+    Per object the layer draws a code (``sdr_size`` random cells per column) and holds it for every
+    feature.  Proximal: one segment per (feature, code cell) sampling ``proximal_sample_size`` of the
+    column's L4 winners at the initial permanence.  Distal: from the second feature on, one segment per
+    (code cell, source column: its own and each neighbour) sampling ``distal_sample_size`` of the
+    source's code, reinforced by every later feature (the code stays active) -- the permanence after
+    ``features - 2`` Hebbian increments, in float32 as the store adds them.  ``objects`` (flat codes
+    ``(n_objects, n_columns * sdr_size)``) replaces the drawn codes.  Returns the codes, or None when
+    the layer is not empty or learns otherwise (``per_cell`` dendrites, a non-Hebbian rule).
+    """
+    from columns.dendrites import DendriteStore
+    from columns.plasticity import HebbianRule
+
+    l23 = region.L23
+    p = l23.params
+    if l23.proximal.n_segments or l23.distal.n_segments or p.proximal_dendrites != "per_sensation" \
+            or not isinstance(l23.proximal_rule, HebbianRule) or not isinstance(l23.distal_rule, HebbianRule):
+        return None
+    rng = region.rng
+    n_obj, n_feat, K, A = codes.winners.shape
+    P, sdr = p.cells, p.sdr_size
+    if objects is None:
+        picks = np.argsort(rng.random((n_obj * K, P)), axis=1)[:, :sdr]
+        objects = np.sort((picks + (np.arange(n_obj * K) % K)[:, None] * P).reshape(n_obj, K * sdr), axis=1)
+    code = np.asarray(objects, dtype=np.int64).reshape(n_obj, K, sdr)
+
+    def sample(candidates: np.ndarray, take: int) -> np.ndarray:
+        if take >= candidates.shape[1]:
+            return candidates
+        pick = np.argsort(rng.random(candidates.shape), axis=1)[:, :take]
+        return np.take_along_axis(candidates, pick, axis=1)
+
+    # proximal: (object, feature, column, code cell) -> the column's winners of that feature
+    prox_cell = np.broadcast_to(code[:, None], (n_obj, n_feat, K, sdr)).reshape(-1)
+    prox_syn = sample(np.broadcast_to(codes.winners[:, :, :, None, :], (n_obj, n_feat, K, sdr, A)).reshape(-1, A),
+                      p.proximal_sample_size)
+    store = l23.proximal
+    proximal = DendriteStore.from_synapses(
+        store.n_cells, store.n_presynaptic, float(store.connected_threshold), prox_cell,
+        np.repeat(np.arange(prox_cell.size), prox_syn.shape[1]), prox_syn.reshape(-1),
+        np.full(prox_syn.size, p.proximal_initial_permanence, dtype=np.float32),
+        max_segments_per_cell=store.max_segments_per_cell, max_synapses_per_segment=store.max_synapses_per_segment)
+    # distal: (object, column k, source j listened to by k, code cell of k) -> sample of j's code
+    k_of, j_of = np.nonzero(l23.sources)
+    episode0 = int(np.asarray(l23.state_arrays()["L23.episode"])[0])
+    if n_feat >= 2:
+        dist_cell = code[:, k_of, :].reshape(-1)
+        dist_syn = sample(np.repeat(code[:, j_of, :], sdr, axis=1).reshape(-1, sdr), p.distal_sample_size)
+        permanence = np.float32(p.distal_initial_permanence)
+        for _ in range(n_feat - 2):  # one Hebbian increment per later feature (<= features_per_object)
+            permanence = np.clip(permanence + np.float32(p.distal_increment), 0.0, 1.0).astype(np.float32)
+        seg_episode = np.repeat(episode0 + 1 + np.arange(n_obj), k_of.size * sdr)
+    else:
+        dist_cell = dist_syn = np.zeros((0, 1), dtype=np.int64)
+        seg_episode, permanence = np.zeros(0, dtype=np.int64), np.float32(0)
+    store = l23.distal
+    distal = DendriteStore.from_synapses(
+        store.n_cells, store.n_presynaptic, float(store.connected_threshold), np.asarray(dist_cell).reshape(-1),
+        np.repeat(np.arange(np.size(dist_cell)), dist_syn.shape[1]), dist_syn.reshape(-1),
+        np.full(dist_syn.size, permanence, dtype=np.float32),
+        max_segments_per_cell=store.max_segments_per_cell, max_synapses_per_segment=store.max_synapses_per_segment)
+    l23.proximal, l23.distal = proximal, distal
+    l23.load_state_arrays({"L23.distal_segment_episode": seg_episode, "L23.episode": np.array([episode0 + n_obj])})
+    l23.reset()
+    return code.reshape(n_obj, K * sdr)
 
 
 def grow_apical(region: Region, cells: np.ndarray, candidates: tuple[np.ndarray, np.ndarray]) -> None:
@@ -823,7 +898,9 @@ class _ObjectLayer:
         self.p = l23.params
         self.K, self.P = l23.n_columns, l23.params.cells
         self.n_cells = l23.n_cells
-        self.prox = l23.proximal.connected_matrix().astype(np.int32)  # (K * L4 cells, segments)
+        # proximal segments grouped by identical connected sets (a sensation's segments on all the
+        # object's code cells sample the same L4 winners)
+        self.prox_sets = SynapseSets(l23.proximal.connected_matrix())
         self.prox_cell = l23.proximal.segment_cell.astype(np.int64)
         self.dist = l23.distal.connected_matrix().astype(np.int32)  # (K * P, segments)
         self.dist_cell = l23.distal.segment_cell.astype(np.int64)
@@ -852,7 +929,12 @@ class _ObjectLayer:
         """
         p, P, NC = self.p, self.P, self.n_cells
         C = n * self.K
-        r, seg = self._thresholded(l4_rows, l4_cells, n, l4_size, self.prox, p.proximal_threshold)
+        act = np.zeros((n, l4_size), dtype=bool)
+        act[l4_rows, l4_cells] = True
+        r, hit = np.nonzero(self.prox_sets.overlaps(act) >= p.proximal_threshold)
+        indptr, segments = self.prox_sets.set_segments
+        seg = segments[expand_ranges(indptr[hit], indptr[hit + 1])]
+        r = np.repeat(r, indptr[hit + 1] - indptr[hit])
         ff = unique_ints(r * NC + self.prox_cell[seg])
         # distal support per (row, cell): most active segments within one learning episode of the cell
         pr, pc = np.divmod(prev, NC)

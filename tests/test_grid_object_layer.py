@@ -124,3 +124,43 @@ def test_config_with_an_object_layer_reads_its_l23_and_votes():
     mute = build(load_config("configs/grid_objects.yaml", base + ["regions[0].column.layers=[L6, L4, L23]"]))
     assert mute.run()[0]["mean_sensations"] == plain["mean_sensations"]
     assert mute.regions["S1"].L4.apical is None
+
+
+
+def _segments(store) -> list[tuple]:
+    """A store's segments as sorted (cell, presynaptic cells, permanences) tuples (segment ids dropped)."""
+    out = []
+    for seg in np.flatnonzero(store.segment_cell >= 0):
+        pre, perm = store.synapses_of(int(seg))
+        order = np.argsort(pre)
+        out.append((int(store.segment_cell[seg]), tuple(pre[order].tolist()), tuple(perm[order].tolist())))
+    return sorted(out)
+
+
+def test_bulk_object_layer_learning_grows_what_the_layer_grows():
+    """With samples that take every candidate, building the L2/3 stores in bulk gives the segments,
+    synapses, permanences and learning episodes that L23Layer.compute grows object by object."""
+    from columns.layers.l23 import L23Params
+    from regions.gridpath import _bulk_object_layer, _learn_batch, _start_phases, learn_object_layer
+
+    world = GridObjectWorld(12, 30, seed=5)
+    l23 = L23Params(proximal_sample_size=10, distal_sample_size=40)
+    stepwise = make_grid_region(columns=3, l23=l23, seed=5)
+    bulk = make_grid_region(columns=3, l23=l23, seed=5)
+    codes = _learn_batch(stepwise, world, _start_phases(stepwise, world.n_objects, None))
+    assert codes is not None
+    objects = learn_object_layer(stepwise, codes, bulk=False)  # through L23Layer.compute
+    np.testing.assert_array_equal(_bulk_object_layer(bulk, codes, objects), objects)
+    for name in ("proximal", "distal"):
+        a, b = getattr(stepwise.L23, name), getattr(bulk.L23, name)
+        assert a.n_segments == b.n_segments > 0
+        assert _segments(a) == _segments(b)
+    episodes = []
+    for region in (stepwise, bulk):
+        ep = region.L23.state_arrays()["L23.distal_segment_episode"][region.L23.distal.segment_cell >= 0]
+        cells = region.L23.distal.segment_cell[region.L23.distal.segment_cell >= 0]
+        # a learning episode is one object: its segments sit on that object's code cells
+        episodes.append(sorted(tuple(np.unique(cells[ep == e]).tolist()) for e in np.unique(ep)))
+        assert len(episodes[-1]) == world.n_objects
+    assert episodes[0] == episodes[1]
+    assert stepwise.L23.state_arrays()["L23.episode"][0] == bulk.L23.state_arrays()["L23.episode"][0]
