@@ -469,6 +469,8 @@ class SteppedRegion:
         self.region = net.regions[name]
 
     def __getattr__(self, attr: str) -> Any:
+        if attr in ("net", "name", "region"):  # not set yet (copy, unpickling): no recursion
+            raise AttributeError(attr)
         return getattr(self.region, attr)
 
     def learn_sensation(self, features: Any, locations: Any, repeats: int = 3) -> np.ndarray:
