@@ -363,11 +363,13 @@ def test_registered_params_model_validates_config_params(tmp_path, monkeypatch):
     monkeypatch.setitem(builder._REGISTRY["world"], "arena",
                         builder.Registration("arena", "world", lambda *a, **k: None, ArenaParams))
     assert get_params_model("world", "arena") is ArenaParams
-    path = write(tmp_path, "x.yaml", "experiment: {kind: arena_navigation}\nworld:\n  kind: arena\n  params:\n    sise: 3\n")
+    grid = "regions: [{name: EC, column: {layers: [L6, L4, L23], L6: {kind: grid_modules}}}]\n"
+    path = write(tmp_path, "x.yaml", "experiment: {kind: arena_navigation}\nworld:\n  kind: arena\n  params:\n    sise: 3\n"
+                 + grid)
     assert str(error_of(path)) == f"{path}:5: world.params: unknown key 'sise' (did you mean 'size'?)"
     cfg = load_config(path, ["world.params={size: 4}"])
     assert cfg.world.params == {"size": 4}
-    assert load_config(write(tmp_path, "y.yaml", "world: {kind: arena}\nexperiment: {kind: arena_navigation}\n")
+    assert load_config(write(tmp_path, "y.yaml", "world: {kind: arena}\nexperiment: {kind: arena_navigation}\n" + grid)
                        ).world.params == {"size": 10}
 
 
