@@ -10,6 +10,17 @@ over seeds.  Chance is 0.1.
     python benchmarks/saccades.py --columns 1 2 4 --seeds 0 1 2 3 4
 
 Needs scikit-learn (``pip install 'cortical-columns[digits]'``).
+
+Measured (``--seeds 0 1 2`` and ``--seeds 3 4 5``, 6 seeds, mean +- standard error of the mean;
+learned images 1.00 in every run), the protocol over the network:
+
+    columns   held-out        noisy
+          1   0.340 +- 0.024  0.300 +- 0.028
+          4   0.427 +- 0.047  0.417 +- 0.042
+
+and, on the same seeds, the earlier runner that built its own region: 1 column 0.290 +- 0.046 /
+0.307 +- 0.028, 4 columns 0.467 +- 0.011 / 0.443 +- 0.034 (the world's train / test split and
+the region now draw from the network's seeds, so single runs differ; 50 test images per run).
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ import time
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from pydantic.types import PositiveFloat, PositiveInt
 
 from .builder import ProgressFactory, Uses, register_builder

@@ -50,7 +50,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from pydantic.types import NonNegativeFloat, PositiveFloat, PositiveInt
 from scipy.stats import spearmanr
 

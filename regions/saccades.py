@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 from pydantic.types import NonNegativeFloat, PositiveInt
 
 from columns.layers.l5 import L5Layer, L5Params

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
+from pydantic import ConfigDict
 from pydantic.types import NonNegativeFloat, PositiveFloat, PositiveInt
 
 from columns.sdr import random_batch
