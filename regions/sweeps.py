@@ -768,3 +768,7 @@ def run_critical_sweep(config: Config, *, seed: int, progress: ProgressFactory, 
         "points": [{k: v for k, v in r.items() if not k.endswith("_ccdf")} for r in results],
     }
     return metrics
+
+
+# the learned network's own criticality protocol lives next door; importing it registers it
+from . import criticality as _criticality  # noqa: E402,F401
