@@ -4,9 +4,11 @@ Experiment kind ``arena_navigation`` is a protocol over the network built from t
 grid modules are the first region's column L6 (``column.L6``, kind ``grid_modules``: scales,
 orientations, cells per axis and bump width of one source), the landmarks' feature SDRs have
 the column's L4 size (``L4.minicolumns`` bits, ``L4.active_minicolumns`` active) and each
-landmark's identity in the episodic memory is an L2/3 object code (``L23.sdr_size`` of
-``L23.cells`` cells).  The place cells and the landmark episodes it forms are kept in
-``net.memory`` (saved with ``cortical run --save``).
+landmark's identity in the episodic memory is the L2/3 code the column forms when it learns the
+landmark one-shot at its first visit (L6 at the landmark's path-integrated location, L4 sensing
+its feature; :func:`column_identities`), so sensing the landmark there again recalls that code.
+Those synapses stay in the region; the place cells and landmark episodes are kept in
+``net.memory`` (both saved with ``cortical run --save``).
 
 An agent random-walks in an :class:`~regions.worlds.arena.ArenaWorld` (the world reflects it
 at the walls and reports the displacement actually made). The agent's side:
@@ -44,6 +46,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -58,7 +61,8 @@ from .builder import ProgressFactory, Uses, register_builder
 from .config import Params
 from .entorhinal import CoordinateFrame, PlaceCells
 from .hippocampus import EpisodicMemory, Replay
-from .network import Network, derived_seed
+from .network import Network
+from .region import Region
 from .worlds.arena import ArenaWorld
 
 __all__ = [
@@ -72,7 +76,9 @@ __all__ = [
     "remember_landmarks",
     "place_field_stats",
     "replay_walk",
-    "landmark_identities",
+    "Identify",
+    "random_identities",
+    "column_identities",
     "run_navigation",
     "navigate",
     "navigation_metrics",
@@ -264,21 +270,47 @@ class LandmarkRecall:
     overlap: float
 
 
-def landmark_identities(n_landmarks: int, object_size: int, active: int,
-                        rng: np.random.Generator) -> list[NDArray[np.int32]]:
-    """One random object code per landmark: ``active`` of ``object_size`` cells, sorted (an L2/3-sized
-    code: ``L23.sdr_size`` of ``L23.cells``)."""
+#: ``identify(landmark location phases (n_modules, 2), feature SDR) -> object code``: called once per
+#: landmark, at its first visit.
+Identify = Callable[[NDArray[np.float64], NDArray[np.int32]], NDArray[np.int32]]
+
+
+def random_identities(object_size: int, active: int, rng: np.random.Generator) -> Identify:
+    """An :data:`Identify` giving each new landmark a random code of ``active`` of ``object_size`` bits."""
     if not 0 < int(active) <= int(object_size):
         raise ValueError(f"active must lie in [1, object_size = {object_size}], got {active}")
-    return [np.sort(rng.choice(int(object_size), int(active), replace=False)).astype(np.int32)
-            for _ in range(int(n_landmarks))]
+
+    def identify(_phases: NDArray[np.float64], _feature: NDArray[np.int32]) -> NDArray[np.int32]:
+        return np.sort(rng.choice(int(object_size), int(active), replace=False)).astype(np.int32)
+
+    return identify
+
+
+def column_identities(region: Region) -> Identify:
+    """An :data:`Identify` by a region with a grid-module L6 and an L2/3: each column learns the landmark
+    one-shot (L6 set to the landmark's location phases, L4 senses its feature,
+    :meth:`Region.learn_grid_sensation`) and the landmark's identity is the L2/3 code it forms (flat
+    cells over all columns).  The learned synapses stay in the region."""
+    if region.L6 is None or region.L23 is None:
+        raise ValueError("column_identities needs a region with a grid-module L6 and an L2/3")
+    minicolumns = region.l4_params.minicolumns
+
+    def identify(phases: NDArray[np.float64], feature: NDArray[np.int32]) -> NDArray[np.int32]:
+        region.reset()
+        region.L6.modules.set_bumps(np.broadcast_to(phases, (region.n_columns, *np.shape(phases))))
+        region.L6.path_integrate(np.zeros(2))  # no movement: refreshes the active grid cells
+        offsets = np.arange(region.n_columns, dtype=np.int64)[:, None] * minicolumns
+        region.learn_grid_sensation((np.asarray(feature, dtype=np.int64)[None, :] + offsets).reshape(-1))
+        return np.sort(region.L23.active_cells).astype(np.int32)
+
+    return identify
 
 
 def remember_landmarks(
     frame: CoordinateFrame,
     phases: NDArray[np.float64],
     visits: list[LandmarkVisit],
-    identities: list[NDArray[np.int32]],
+    identify: Identify,
     object_size: int,
     feature_size: int,
 ) -> tuple[EpisodicMemory, dict[int, int], list[LandmarkRecall]]:
@@ -286,30 +318,33 @@ def remember_landmarks(
 
     ``phases``: the agent's path-integrated phases ``(n_steps + 1, n_modules, 2)``. A
     landmark's location code is the grid code of ``phases[step] + encode(offset)``; its
-    identity is ``identities[landmark]`` (an object code of ``object_size`` bits).  A revisit
-    names the landmark whose identity code overlaps the recalled object code most.  Returns the
-    memory, ``{landmark: episode}`` and one :class:`LandmarkRecall` per revisit.
+    identity is ``identify(those phases, its feature)`` (an object code of ``object_size``
+    bits).  A revisit names the landmark whose identity code overlaps the recalled object code
+    most.  Returns the memory, ``{landmark: episode}`` and one :class:`LandmarkRecall` per revisit.
     """
     memory = EpisodicMemory(
         frame.cells_per_code, int(feature_size), int(object_size), min_overlap=2 * frame.n_modules,
     )
     if not visits:
         return memory, {}, []
-    codes = frame.grid_code_of_phases(
-        np.stack([phases[v.step] + frame.encode(v.offset) for v in visits])
-    )
+    raw = np.stack([phases[v.step] + frame.encode(v.offset) for v in visits])
+    codes = frame.grid_code_of_phases(raw)
+    located = np.mod(raw, 1.0)
     stored: dict[int, int] = {}
+    identities: dict[int, NDArray[np.int32]] = {}
     recalls: list[LandmarkRecall] = []
-    for visit, code in zip(visits, codes):
+    for visit, code, where in zip(visits, codes, located):
         k = visit.landmark
         if k not in stored:
+            identities[k] = identify(where, visit.feature)
             stored[k] = memory.store(location=code, feature=visit.feature, object=identities[k])
             continue
         result = memory.recall(location=code)
         recalled = -1
         if result.episode >= 0:
-            shared_bits = [np.intersect1d(result.object, identity).size for identity in identities]
-            recalled = int(np.argmax(shared_bits))
+            known = list(identities)
+            shared_bits = [np.intersect1d(result.object, identities[j]).size for j in known]
+            recalled = known[int(np.argmax(shared_bits))]
         stored_code = memory.episode(stored[k])["location"]
         shared = np.intersect1d(code, stored_code).size / max(1, stored_code.size)
         recalls.append(LandmarkRecall(visit.step, k, recalled == k, float(shared)))
@@ -401,18 +436,17 @@ def run_navigation(
     params: ArenaNavigationParams,
     rng: np.random.Generator,
     frame: CoordinateFrame,
-    identities: list[NDArray[np.int32]],
+    identify: Identify,
     object_size: int,
 ) -> NavigationResult:
     """Walk, path-integrate, form place cells, remember landmarks and replay (see module doc).
 
-    ``frame``: the grid modules' frame; ``identities``: one object code per landmark (of
-    ``object_size`` bits).  The walk, the noise, the place cells and replay draw from ``rng``.
+    ``frame``: the grid modules' frame; ``identify``: a landmark's object code (of ``object_size``
+    bits) at its first visit (:func:`column_identities`, :func:`random_identities`).  The walk, the
+    noise, the place cells and replay draw from ``rng``.
     """
     started = time.perf_counter()
     p = params
-    if len(identities) != len(world.landmarks):
-        raise ValueError(f"identities: expected one code per landmark ({len(world.landmarks)}), got {len(identities)}")
     side = world.side
     margin = p.decode_margin * side
     box = (-margin, side + margin, -margin, side + margin)
@@ -436,7 +470,7 @@ def run_navigation(
     field_stats, field_firing = place_field_stats(frame, place, side, p.field_resolution)
 
     visits = landmark_visits(world, path)
-    memory, stored, recalls = remember_landmarks(frame, phases, visits, identities, object_size, world.feature_size)
+    memory, stored, recalls = remember_landmarks(frame, phases, visits, identify, object_size, world.feature_size)
     landmark_episodes = {k: memory.episode(e) for k, e in stored.items()}
     replay, rho = replay_walk(
         memory, path_codes, compression=p.replay_compression, noise=p.replay_noise, rng=rng
@@ -625,10 +659,11 @@ def navigation_frame(net: Network) -> tuple[str, CoordinateFrame]:
 
 
 def navigate(net: Network) -> NavigationResult:
-    """:func:`run_navigation` in ``net``: its world, its column's L6 frame, L2/3-sized landmark identities.
+    """:func:`run_navigation` in ``net``: its world, its column's L6 frame, landmark identities learned
+    by the column (:func:`column_identities`: L6 at the landmark, L4 senses it, the L2/3 code).
 
-    The walk, the noise, the place cells and replay draw from ``net.rng``; the landmark identity
-    codes from a seed derived from the network's.  What the walk formed is kept in ``net.memory``
+    The walk, the noise, the place cells and replay draw from ``net.rng``.  The landmarks' synapses
+    stay in the region; the place cells and landmark episodes are kept in ``net.memory``
     (:func:`remember_navigation`).
     """
     from .config import ConfigError
@@ -642,10 +677,9 @@ def navigate(net: Network) -> NavigationResult:
     params = ArenaNavigationParams.model_validate(config.experiment.params)
     name, frame = navigation_frame(net)
     world: ArenaWorld = net.world
-    l23 = net.config.regions[0].column.L23
-    identities = landmark_identities(len(world.landmarks), l23.cells, l23.sdr_size,
-                                     np.random.default_rng(derived_seed(net.build_seed, 7)))
-    result = run_navigation(world, params, net.rng, frame, identities, l23.cells)
+    region = net.regions[name]
+    result = run_navigation(world, params, net.rng, frame, column_identities(region),
+                            region.n_columns * region.l23_params.cells)
     remember_navigation(net, name, result)
     return result
 
@@ -665,6 +699,7 @@ def run_arena_navigation(net: Network, *, progress: ProgressFactory, trial: int)
     config = net.config
     result = navigate(net)
     metrics = navigation_metrics(result)
+    metrics["synapses"] = int(net.n_synapses)  # what the column learned of the landmarks
     if config.output.plot:
         name = "arena_navigation.png" if trial == 0 else f"arena_navigation_trial{trial}.png"
         out = Path(config.output.dir or Path("out") / "arena_navigation") / name

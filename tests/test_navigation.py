@@ -116,13 +116,23 @@ def test_the_frame_is_the_column_l6(tmp_path):
     assert navigation_metrics(moved)["table"] != navigation_metrics(result)["table"]
 
 
-def test_landmark_identities_are_l23_object_codes(tmp_path):
+def test_landmark_identities_are_learned_l23_codes(tmp_path):
     net = build(load_config(small_config(tmp_path), ["regions[0].column.L23.cells=2048",
                                                       "regions[0].column.L23.sdr_size=30"]))
+    assert net.n_synapses == 0
     result = navigate(net)
+    region = net.regions["EC"]
     objects = [e["object"] for e in result.landmark_episodes.values()]
     assert objects and all(o.size == 30 and o.max() < 2048 for o in objects)
     assert len({tuple(o) for o in objects}) == len(objects)  # one code per landmark
+    assert net.n_synapses > 0
+    # the column learned each landmark's feature at its location: sensing it there again recalls its code
+    for k, episode in result.landmark_episodes.items():
+        region.reset()
+        region.L6.modules.reset_to_cells(episode["location"].astype(np.int64))
+        region.L6.path_integrate(np.zeros(2))  # refresh the active grid cells
+        region.infer_grid_sensation(result.world.features[[k]].indices.astype(np.int64))
+        assert np.intersect1d(region.L23.active_cells, episode["object"]).size == 30, k
 
 
 def test_save_then_load_keeps_place_cells_and_landmarks(tmp_path):
