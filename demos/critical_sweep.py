@@ -1,5 +1,9 @@
 """Criticality in a region: sub-critical, near-critical and super-critical voting cascades.
 
+This sweeps the analytic cascade model (``regions.sweeps.ExcitableRegion``), the theory line; the
+learned network itself is measured by ``configs/learned_criticality.yaml`` (``regions.criticality``,
+``python benchmarks/criticality.py --learned-only``).
+
 Backed by ``configs/critical_sweep.yaml``: 256 columns on a clustered lateral graph (4 clusters
 of 64).  First the honest motivation: a 2017 region (L4 + L2/3, columns voting) settles every
 sensation in a few iterations, so its settling "avalanches" last one to three iterations -- no

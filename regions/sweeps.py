@@ -1,5 +1,11 @@
 """Criticality in a region: an excitable voting cascade, its avalanches, and coupling sweeps.
 
+**This is the theory line, not the measurement.**  ``ExcitableRegion`` is an analytic cascade model
+of a region (no synapse is learned, no column model runs: each vote fires with a fresh probability
+P[Bin(s, p) >= theta]); ``critical_sweep`` sweeps that model.  The learned network itself is
+measured by the ``learned_criticality`` protocol (:mod:`regions.criticality`), which prints this
+model's predicted m (``m_predicted``) beside the measured one.
+
 Why a model, and what it models
 -------------------------------
 The 2017 L2/3 layer (:mod:`columns.layers.l23`) settles a sensation to a fixed point in a few
