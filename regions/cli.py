@@ -571,8 +571,24 @@ def _recording_avalanches(args: argparse.Namespace, where: Path) -> int:
         recording = load_recording(where)
     except (FileNotFoundError, ValueError) as exc:
         raise UsageError(str(exc)) from None
-    rows = recording_avalanches(recording)
+    plot = bool(getattr(args, "plot", False))
+    if plot:
+        from regions import figures
+
+        if not figures.available():
+            raise UsageError("--plot needs matplotlib, which is not installed: pip install 'cortical-columns[plot]'")
+    rows = recording_avalanches(recording, keep_sets=plot)
+    sets = [row.pop("set", None) for row in rows]
     (recording.root / "avalanches.json").write_text(json.dumps(rows, indent=1) + "\n")
+    written = [recording.root / "avalanches.json"]
+    for row, aval in zip(rows, sets):
+        if aval is not None and len(aval):
+            fig = figures.avalanche_ccdf(figures.ccdf(aval.sizes), figures.ccdf(aval.durations), tau=row["tau"],
+                                         tau_x_min=row["tau_x_min"], alpha=row["alpha"],
+                                         alpha_x_min=row["alpha_x_min"], label=f"{row['region']} {row['layer']}",
+                                         units=("active cells", "bins"))
+            written.append(recording.root / f"avalanches_{row['region']}_{row['layer']}.png")
+            written[-1].write_bytes(figures.to_png(fig, dpi=110))
     if not args.quiet:
         def cell(v: Any) -> str:
             return "-" if v is None else f"{v:.3g}" if isinstance(v, float) else str(v)
@@ -583,7 +599,7 @@ def _recording_avalanches(args: argparse.Namespace, where: Path) -> int:
         _emit("  ".join(f"{k:>14}" for k in keys))
         for row in rows:
             _emit("  ".join(f"{cell(row[k]):>14}" for k in keys))
-        _emit(f"results: {recording.root / 'avalanches.json'}")
+        _emit(f"results: {', '.join(str(f) for f in written)}")
     return EXIT_OK
 
 

@@ -35,8 +35,12 @@ def test_run_writes_the_recording_and_avalanches_reads_it(recorded_config, tmp_p
     rows = json.loads((out / "recording" / "avalanches.json").read_text())
     assert [(r["region"], r["layer"]) for r in rows] == [("S1", "L4"), ("S1", "L23")]
     assert all(r["events"] > 0 and r["avalanches"] >= 1 for r in rows)
-    # the recording directory itself works too
-    assert main(["avalanches", str(out / "recording"), "--quiet"]) == 0
+    # the recording directory itself works too; --plot draws each layer's size and duration CCDF
+    pytest.importorskip("matplotlib")
+    assert main(["avalanches", str(out / "recording"), "--quiet", "--plot"]) == 0
+    for layer in ("L4", "L23"):
+        png = out / "recording" / f"avalanches_S1_{layer}.png"
+        assert png.read_bytes()[:4] == b"\x89PNG"
 
 
 def test_avalanches_of_a_config_with_a_recording_runs_it_first(recorded_config, tmp_path, capsys):

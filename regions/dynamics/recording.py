@@ -667,16 +667,19 @@ def load_recording(path: str | os.PathLike[str], trial: int = 0) -> Recording:
     return Recording(meta, root)
 
 
-def recording_avalanches(recording: Recording, *, bin_width: float | None = None) -> list[dict[str, Any]]:
+def recording_avalanches(recording: Recording, *, bin_width: float | None = None,
+                         keep_sets: bool = False) -> list[dict[str, Any]]:
     """Avalanche statistics of every recorded (region, layer): one row each.
 
     The population activity is binned at ``bin_width`` time units (default: the mean interval
     between successive event times, Beggs & Plenz); an avalanche is a run of non-empty bins.
     Each row: ``region``, ``layer``, ``events``, ``bin_width``, ``avalanches``, ``mean_size``,
     ``max_size``, ``mean_duration``, ``tau`` / ``tau_x_min`` / ``tau_n_tail`` (size exponent,
-    discrete MLE with KS-chosen x_min; None when fewer than 10 avalanches or sizes all alike),
-    ``alpha`` (duration exponent, likewise), ``branching_ratio`` (multistep regression; None
-    when the series is too short or constant).
+    discrete MLE with KS-chosen x_min; None when fewer than 10 avalanches or fewer than 3
+    distinct sizes), ``alpha`` / ``alpha_x_min`` (duration exponent, likewise),
+    ``branching_ratio`` (multistep regression; None when the series is too short, constant or
+    carries no branching signal).  ``keep_sets``: each row also holds its
+    :class:`~regions.dynamics.avalanches.AvalancheSet` under ``"set"`` (for figures).
     """
     from .avalanches import avalanches
     from .branching import multistep_regression
@@ -703,7 +706,7 @@ def recording_avalanches(recording: Recording, *, bin_width: float | None = None
                     if activity.size >= 8 and np.ptp(activity) > 0 else None
             except (ValueError, RuntimeError):  # no branching signal / the fit did not converge
                 m = None
-            rows.append({
+            row: dict[str, Any] = {
                 "region": region, "layer": layer, "events": int(rec.n_events), "bin_width": float(width),
                 "avalanches": len(aval),
                 "mean_size": float(aval.sizes.mean()) if len(aval) else None,
@@ -713,6 +716,10 @@ def recording_avalanches(recording: Recording, *, bin_width: float | None = None
                 "tau_x_min": None if tau is None else int(tau.x_min),
                 "tau_n_tail": None if tau is None else int(tau.n_tail),
                 "alpha": None if alpha is None else float(alpha.exponent),
+                "alpha_x_min": None if alpha is None else int(alpha.x_min),
                 "branching_ratio": m,
-            })
+            }
+            if keep_sets:
+                row["set"] = aval
+            rows.append(row)
     return rows
