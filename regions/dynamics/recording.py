@@ -17,7 +17,9 @@ A chunk holds exactly ``chunk_events`` rows (the last one of a stream fewer), in
 ``index.json`` is rewritten after every chunk, so a run that stops early leaves a readable
 recording of its complete chunks (``"complete": false``).  A *step* is one
 :meth:`regions.network.Network.step` call; the event time is
-``step * iterations_per_step + iteration`` as in :class:`ActivityRecorder`.
+``step * iterations_per_step + iteration`` as in :class:`ActivityRecorder`.  An inference step
+records every settling iteration (``0 .. iterations - 1``); a learning step records the learned
+state once, at iteration 0 (``learn = 1`` in the sensations stream).
 """
 
 from __future__ import annotations
