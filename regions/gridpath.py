@@ -50,7 +50,6 @@ from scipy import sparse
 
 from columns.gridcells import torus_distance
 from columns.kernels import expand_ranges, group_ranks, setdiff_ints, union_ints, unique_counts, unique_ints
-from columns.layers.l4 import column_candidates
 from columns.layers.l23 import _tier_admission
 from columns.layers.l6 import L6Layer, SynapseSets, rows_to_csr
 
@@ -112,8 +111,8 @@ class InferenceResult:
         (1-based), ``inf`` when it never was.
     recognised : bool ``(n_objects,)``.
     wrong_lock : bool ``(n_objects,)``: failed by landing on another object's location code.
-    trace : per sensation (when recorded): list of dicts with the number of anchored cells
-        and of candidate objects of every episode.
+    trace : per sensation (when recorded): list of dicts with the episodes still touching and, per
+        episode, the number of anchored L6 cells, of active L2/3 cells and whether it was recognised.
     """
 
     sensations: np.ndarray
