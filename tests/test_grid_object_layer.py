@@ -129,12 +129,13 @@ def test_config_with_an_object_layer_reads_its_l23_and_votes():
 
 def _segments(store) -> list[tuple]:
     """A store's segments as sorted (cell, presynaptic cells, permanences) tuples (segment ids dropped)."""
-    out = []
-    for seg in np.flatnonzero(store.segment_cell >= 0):
-        pre, perm = store.synapses_of(int(seg))
-        order = np.argsort(pre)
-        out.append((int(store.segment_cell[seg]), tuple(pre[order].tolist()), tuple(perm[order].tolist())))
-    return sorted(out)
+    a = store.to_arrays()
+    seg, pre, perm = a["synapse_segment"].astype(np.int64), a["synapse_presynaptic"], a["synapse_permanence"]
+    order = np.lexsort((pre, seg))
+    seg, pre, perm = seg[order], pre[order], perm[order]
+    bounds = np.flatnonzero(np.r_[True, seg[1:] != seg[:-1], True])
+    return sorted((int(a["segment_cell"][seg[lo]]), tuple(pre[lo:hi].tolist()), tuple(perm[lo:hi].tolist()))
+                  for lo, hi in zip(bounds[:-1], bounds[1:]))
 
 
 def test_bulk_object_layer_learning_grows_what_the_layer_grows():
@@ -143,7 +144,7 @@ def test_bulk_object_layer_learning_grows_what_the_layer_grows():
     from columns.layers.l23 import L23Params
     from regions.gridpath import _bulk_object_layer, _learn_batch, _start_phases, learn_object_layer
 
-    world = GridObjectWorld(12, 30, seed=5)
+    world = GridObjectWorld(12, 30, 4, seed=5)  # 4 features: distal permanences 0.41 + 2 x 0.1, below 1
     l23 = L23Params(proximal_sample_size=10, distal_sample_size=40)
     stepwise = make_grid_region(columns=3, l23=l23, seed=5)
     bulk = make_grid_region(columns=3, l23=l23, seed=5)
