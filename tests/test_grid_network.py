@@ -34,8 +34,10 @@ def test_the_network_region_holds_the_listed_layers_and_learns_into_them():
     assert "L6" in text and "L23" not in text.split("layers")[1].splitlines()[0]
 
 
-def test_saved_model_recognises_the_same_objects_without_learning(tmp_path):
-    net = build(load_config(CFG, SMALL))
+@pytest.mark.parametrize("extra", [[], ["regions[0].columns=3", "regions[0].column.layers=[L6, L4, L23, L1]"]],
+                         ids=["one column", "voting columns"])
+def test_saved_model_recognises_the_same_objects_without_learning(tmp_path, extra):
+    net = build(load_config(CFG, SMALL + extra))
     first = net.run()[0]
     net.save(tmp_path / "m.npz")
     trained = load(tmp_path / "m.npz")
@@ -48,7 +50,11 @@ def test_saved_model_recognises_the_same_objects_without_learning(tmp_path):
     assert again["accuracy"] == first["accuracy"] == 1.0
     assert again["median_sensations"] == first["median_sensations"]
     # the test phase alone on an untrained network names the cure
-    fresh = build(load_config(CFG, SMALL + ["experiment.phases=[test]"]))
+    if extra:  # the object layer and L4's feedback onto it were saved too
+        for name in ("L23.proximal", "L23.distal", "L4.apical"):
+            assert trained.regions["S1"]._stores()[name].n_synapses == net.regions["S1"]._stores()[name].n_synapses > 0
+        assert again["mean_sensations"] == first["mean_sensations"]
+    fresh = build(load_config(CFG, SMALL + extra + ["experiment.phases=[test]"]))
     with pytest.raises(ValueError, match="--load"):
         fresh.run()
 
