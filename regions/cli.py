@@ -4,7 +4,7 @@
 
     cortical run [CONFIG] [--set k=v ...] [--seed N] [--out DIR] [--plot] [--trials N]
                  [--workers N] [--scheduler ADDRESS] [--quiet]
-    cortical report RUN_DIR [--no-figures]
+    cortical report RUN_DIR [--no-figures] [--compare OTHER_RUN_DIR ...]
     cortical validate CONFIG [--set k=v ...]
     cortical describe CONFIG [--set k=v ...]
     cortical schema
@@ -218,6 +218,9 @@ def _make_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("run_dir", metavar="RUN_DIR", help="the output directory of a `cortical run` (--out)")
     p.add_argument("--no-figures", action="store_true", help="tables only, even when matplotlib is installed")
+    p.add_argument("--compare", nargs="+", metavar="OTHER_RUN_DIR", default=[],
+                   help="runs of the same experiment drawn beside this one (touch_objects: one convergence line "
+                        "per column count)")
 
     p = sub.add_parser("validate", parents=[debug, overrides], help="check a config; print 'ok' and a summary")
     p.add_argument("config", help=_CONFIG_HELP)
@@ -615,7 +618,8 @@ def _run_overrides(args: argparse.Namespace) -> list[str]:
 def _cmd_report(args: argparse.Namespace) -> int:
     from regions.report import write_report
 
-    path = write_report(Path(args.run_dir), figures_enabled=False if args.no_figures else None)
+    path = write_report(Path(args.run_dir), figures_enabled=False if args.no_figures else None,
+                        compare=[Path(p) for p in args.compare])
     _emit(str(path))
     return EXIT_OK
 

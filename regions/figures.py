@@ -46,6 +46,7 @@ __all__ = [
     "accuracy_curves",
     "trajectory",
     "series_figure",
+    "agreement_onsets",
     "ccdf",
     "mean_size_by_duration",
 ]
@@ -510,6 +511,44 @@ def branching_vs_knob(
     ax.set_title("branching ratio vs coupling")
     ax.legend(loc="upper left", fontsize=8)
     ax.grid(alpha=0.3)
+    return fig
+
+
+def agreement_onsets(
+    observed: float,
+    controls: Mapping[str, float],
+    *,
+    p_values: Mapping[str, float] | None = None,
+    events: int | None = None,
+    window: int | None = None,
+) -> Figure:
+    """Cluster agreement vs avalanche onsets: the observed fraction beside its controls' means (0..1).
+
+    Parameters
+    ----------
+    observed : fraction of "cluster reaches agreement" events followed (within ``window`` bins) by an
+        avalanche starting in the same cluster.
+    controls : control name -> mean of the same statistic with the agreement times shuffled /
+        shifted (the chance level).
+    p_values : control name -> one-sided p of observed against that control, shown on its bar.
+    events : number of agreement events (in the title).
+    """
+    if not controls:
+        raise ValueError("agreement_onsets: no controls to compare with")
+    fig, axes = _figure(width=5.6, height=4.0)
+    ax = axes[0, 0]
+    names = ["observed", *controls]
+    values = [float(observed), *(float(v) for v in controls.values())]
+    bars = ax.bar(range(len(names)), _finite(values), color=["C3", *(["0.6"] * len(controls))])
+    for bar, name in zip(bars[1:], controls):
+        if p_values and name in p_values and p_values[name] is not None:
+            ax.annotate(f"p = {float(p_values[name]):.3g}", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                        ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(range(len(names)), names)
+    _accuracy_axis(ax, "agreement events followed by an onset")
+    within = f" within {window} bins" if window else ""
+    ax.set_title("cluster agreement -> avalanche onset" + (f" ({_plural(int(events), 'event')}{within})"
+                                                          if events is not None else ""), fontsize=10)
     return fig
 
 

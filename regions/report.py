@@ -72,6 +72,8 @@ QUESTIONS: dict[str, str] = {
                           "backprop-trained MLP, and does novelty fall with exposure?",
     "digit_saccades": "Can columns recognise handwritten digits from saccades over small patches, learned from a few "
                       "images, compared with simple baselines trained on the same images?",
+    "learned_criticality": "Is a region of many columns that learned objects critical while it senses a stream, and "
+                           "do avalanches start where a cluster of columns has just reached agreement?",
     "arena_navigation": "How well do grid cells path-integrate in an open arena, how fast does the phase error "
                         "grow, and do place cells and replay follow the walk?",
 }
@@ -79,6 +81,14 @@ QUESTIONS: dict[str, str] = {
 
 class ReportError(ValueError):
     """A run directory that cannot be reported (missing or malformed files)."""
+
+
+@dataclass
+class Run:
+    """Another run drawn beside the reported one (``cortical report --compare``): its folder and trials."""
+
+    folder: Path
+    trials: list[dict[str, Any]]
 
 
 @dataclass
@@ -169,6 +179,11 @@ def _mean_series(trials: Sequence[Mapping[str, Any]], name: str) -> tuple[list[A
     return x[: min(len(_xy(s)[1]) for s in found)], _mean_lists([_xy(s)[1] for s in found])
 
 
+def _mean_of(trials: Sequence[Mapping[str, Any]], key: str) -> float | None:
+    values = [v for v in (_num(t.get(key)) for t in trials) if v is not None]
+    return sum(values) / len(values) if values else None
+
+
 def _trial_label(trials: Sequence[Any]) -> str:
     return "" if len(trials) == 1 else f" (mean of {len(trials)} trials)"
 
@@ -195,7 +210,7 @@ def _network_figure(cfg: Any) -> Figure:
                   "columns vote with which), clusters coloured.", draw)
 
 
-def _touch_objects_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figure]:
+def _touch_objects_figures(trials: list[dict[str, Any]], cfg: Any, others: Sequence[Run] = ()) -> list[Figure]:
     from regions import figures
 
     out: list[Figure] = []
@@ -205,21 +220,37 @@ def _touch_objects_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figur
     acc = _mean_series(trials, "accuracy_vs_sensations")
     noise = cfg.experiment.noise
     noisy = bool(noise.feature or noise.location)
-    mean_s = [v for v in (_num(t.get("mean_sensations_to_converge")) for t in trials) if v is not None]
-    ideal = [v for v in (_num(t.get("ideal_mean_sensations_to_converge")) for t in trials) if v is not None]
     published = PUBLISHED_2017["sensations_by_columns"].get(pool) if not noisy else None
+    # this run and the compared ones, by column count
+    by_columns: dict[int, list[dict[str, Any]]] = {columns: trials}
+    for other in others:
+        n = int(other.trials[0].get("columns", 0))
+        for key in ("objects", "feature_pool"):
+            if other.trials[0].get(key) != first.get(key):
+                raise ReportError(f"--compare {other.folder}: {key} {other.trials[0].get(key)} differs from this "
+                                  f"run's {first.get(key)}; compare runs that differ in columns only")
+        if n in by_columns:
+            raise ReportError(f"--compare {other.folder}: a second run with {n} column(s); one run per column count")
+        by_columns[n] = other.trials
+    accuracy = {n: s[1] for n, s in ((n, _mean_series(t, "accuracy_vs_sensations")) for n, t in by_columns.items())
+                if s is not None}
+    mean_s = {n: m for n, m in ((n, _mean_of(t, "mean_sensations_to_converge")) for n, t in by_columns.items())
+              if m is not None}
+    ideal = {n: m for n, m in ((n, _mean_of(t, "ideal_mean_sensations_to_converge")) for n, t in by_columns.items())
+             if m is not None}
     if acc is not None:
-        caption = (f"Left: fraction of the objects recognised after each sensation, {columns} column"
-                   f"{'s' if columns != 1 else ''}{_trial_label(trials)}. ")
+        counts = ", ".join(str(n) for n in sorted(accuracy))
+        caption = (f"Left: fraction of the objects recognised after each sensation, {counts} column(s)"
+                   f"{_trial_label(trials)}. ")
+        if len(by_columns) == 1:
+            caption += "`cortical report RUN_DIR --compare OTHER_RUN_DIR ...` draws runs with other column counts here. "
         if published:
             caption += (f"Right: mean sensations to converge, ours ({first.get('objects')} objects, pool {pool}) "
                         f"beside the ideal observer on the same touches and the published values (2017 Fig 4B: "
-                        f"{PUBLISHED_2017['objects']} objects, pool {pool}, read off the figure). One run has one "
-                        "column count; `python benchmarks/columns.py` measures every count.")
+                        f"{PUBLISHED_2017['objects']} objects, pool {pool}, read off the figure); "
+                        "`python benchmarks/columns.py` measures them at the published size.")
         out.append(Figure("Convergence", caption, lambda: figures.convergence(
-            {columns: acc[1]},
-            mean_sensations={columns: sum(mean_s) / len(mean_s)} if mean_s and published else None,
-            ideal={columns: sum(ideal) / len(ideal)} if ideal and published else None,
+            accuracy, mean_sensations=mean_s if published else None, ideal=ideal if published else None,
             published=published, published_label=f"published 2017 ({PUBLISHED_2017['objects']} objects)")))
     if noisy and acc is not None and columns == 1:
         kind = "feature" if noise.feature else "location"
@@ -245,22 +276,31 @@ def _touch_objects_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figur
     if isinstance(activity, dict) and activity.get("steps"):
         out.append(Figure(
             "Column activity",
-            f"Active cells of each column while touching object {activity.get('object')} (trial 0): one dot per "
-            "active cell and settling iteration, sensations separated by dotted lines. L2/3 starts as the union "
+            f"Active cells of each column during one more touch of object {activity.get('object')} after the "
+            "measurement, without noise (trial 0): one dot per active cell and settling iteration, sensations "
+            "separated by dotted lines. L2/3 starts as the union "
             "of the candidate objects' codes and narrows to the object's code (red) as the columns vote; L4 "
             "shows the sensed feature at the sensed location.",
             lambda: figures.column_activity(activity["steps"], cells_per_column=activity["cells_per_column"],
                                             columns=columns, code=activity.get("code"))))
     iterations = [int(v) for t in trials for v in (t.get("settle_iterations") or [])]
+    consensus: dict[int, float] = {}
+    for n, runs in by_columns.items():
+        values = [int(v) for t in runs for v in (t.get("settle_iterations") or [])]
+        if values:
+            consensus[n] = sum(values) / len(values)
     if iterations:
         out.append(Figure("Time to consensus",
                           "Settling iterations each sensation took until the L2/3 state repeated (a fixed point "
-                          f"or cycle), over all sensations{_trial_label(trials).replace('mean of', 'pooled over')}.",
-                          lambda: figures.time_to_consensus(iterations)))
+                          f"or cycle), over all sensations{_trial_label(trials).replace('mean of', 'pooled over')}"
+                          + ("; right: the mean by column count over the compared runs." if len(consensus) > 1
+                             else "."),
+                          lambda: figures.time_to_consensus(iterations,
+                                                            by_columns=consensus if len(consensus) > 1 else None)))
     return out
 
 
-def _grid_objects_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figure]:
+def _grid_objects_figures(trials: list[dict[str, Any]], cfg: Any, others: Sequence[Run] = ()) -> list[Figure]:
     from regions import figures
     from regions.locations import PUBLISHED
 
@@ -285,7 +325,7 @@ def _grid_objects_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figure
     return out
 
 
-def _hierarchy_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figure]:
+def _hierarchy_figures(trials: list[dict[str, Any]], cfg: Any, others: Sequence[Run] = ()) -> list[Figure]:
     from regions import figures
 
     on, off = _mean_series(trials, "lower_sensations_feedback_on"), _mean_series(trials, "lower_sensations_feedback_off")
@@ -306,7 +346,7 @@ def _hierarchy_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figure]:
                    "the scene's expectation narrows later objects sooner.", draw)]
 
 
-def _critical_sweep_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figure]:
+def _critical_sweep_figures(trials: list[dict[str, Any]], cfg: Any, others: Sequence[Run] = ()) -> list[Figure]:
     from regions import figures
 
     first = trials[0]
@@ -350,7 +390,7 @@ def _value_label(value: Any) -> str:
     return _label(value)
 
 
-def _spiking_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figure]:
+def _spiking_figures(trials: list[dict[str, Any]], cfg: Any, others: Sequence[Run] = ()) -> list[Figure]:
     from regions import figures
 
     first = trials[0]
@@ -381,7 +421,7 @@ def _spiking_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figure]:
     return out
 
 
-def _continual_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figure]:
+def _continual_figures(trials: list[dict[str, Any]], cfg: Any, others: Sequence[Run] = ()) -> list[Figure]:
     from regions import figures
 
     ours = _mean_series(trials, "first_set_recognised")
@@ -403,7 +443,7 @@ def _continual_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figure]:
     return out
 
 
-def _digit_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figure]:
+def _digit_figures(trials: list[dict[str, Any]], cfg: Any, others: Sequence[Run] = ()) -> list[Figure]:
     from regions import figures
 
     first = trials[0]
@@ -431,7 +471,7 @@ def _digit_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figure]:
         curves, xlabel="saccades", baselines=baselines))]
 
 
-def _arena_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figure]:
+def _arena_figures(trials: list[dict[str, Any]], cfg: Any, others: Sequence[Run] = ()) -> list[Figure]:
     from regions import figures
 
     series = trials[0].get("series") or {}
@@ -454,7 +494,27 @@ def _arena_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figure]:
     return out
 
 
-def _generic_figures(trials: list[dict[str, Any]], cfg: Any) -> list[Figure]:
+def _learned_criticality_figures(trials: list[dict[str, Any]], cfg: Any, others: Sequence[Run] = ()) -> list[Figure]:
+    from regions import figures
+
+    test = trials[0].get("agreement_test")
+    if not isinstance(test, dict) or _num(test.get("observed")) is None:
+        return _generic_figures(trials, cfg, others)
+    controls = {name: test[f"{key}_mean"] for name, key in (("shuffled", "shuffled"), ("time-shifted", "shifted"))
+                if _num(test.get(f"{key}_mean")) is not None}
+    p_values = {name: test.get(f"p_{key}") for name, key in (("shuffled", "shuffled"), ("time-shifted", "shifted"))}
+    if not controls:
+        return _generic_figures(trials, cfg, others)
+    return [Figure(
+        "Cluster agreement and avalanche onsets",
+        "Fraction of the events \"a cluster of columns reaches agreement\" followed by an avalanche starting in "
+        "that cluster, beside the same fraction with the agreement times shuffled and circularly shifted (chance); "
+        f"one-sided p against each control; verdict: {test.get('verdict')} (trial 0).",
+        lambda: figures.agreement_onsets(float(test["observed"]), controls, p_values=p_values,
+                                         events=test.get("agreement_events")))] + _generic_figures(trials, cfg, others)
+
+
+def _generic_figures(trials: list[dict[str, Any]], cfg: Any, others: Sequence[Run] = ()) -> list[Figure]:
     from regions import figures
 
     groups: dict[str, dict[str, Any]] = {}
@@ -474,13 +534,43 @@ PROTOCOL_FIGURES: dict[str, Callable[[list[dict[str, Any]], Any], list[Figure]]]
     "continual_learning": _continual_figures,
     "digit_saccades": _digit_figures,
     "arena_navigation": _arena_figures,
+    "learned_criticality": _learned_criticality_figures,
 }
 
 
-def protocol_figures(kind: str, trials: list[dict[str, Any]], cfg: Any) -> list[Figure]:
-    """The figures of an experiment kind's report (the network diagram last), not yet drawn."""
+#: Experiment kinds whose report draws other runs beside its own (``cortical report --compare``).
+COMPARABLE = frozenset({"touch_objects"})
+
+
+def protocol_figures(kind: str, trials: list[dict[str, Any]], cfg: Any, others: Sequence[Run] = ()) -> list[Figure]:
+    """The figures of an experiment kind's report (the network diagram last), not yet drawn.
+
+    ``others``: runs drawn beside this one (kinds in :data:`COMPARABLE` only; ``ReportError`` else).
+    """
+    if others and kind not in COMPARABLE:
+        raise ReportError(f"--compare: the {kind} report draws one run; comparisons are drawn for "
+                          f"{', '.join(sorted(COMPARABLE))}")
     builder = PROTOCOL_FIGURES.get(kind, _generic_figures)
-    return [*builder(trials, cfg), _network_figure(cfg)]
+    return [*builder(trials, cfg, others), _network_figure(cfg)]
+
+
+def _load_compared(folders: Sequence[Path], kind: str) -> list[Run]:
+    runs = []
+    for folder in folders:
+        folder = Path(folder)
+        path = folder / "metrics.json"
+        if not path.is_file():
+            raise ReportError(f"--compare {folder}: no metrics.json")
+        try:
+            payload = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ReportError(f"--compare {path}: cannot read it as JSON: {exc}") from None
+        if not isinstance(payload, dict) or not isinstance(payload.get("trials"), list) or not payload["trials"]:
+            raise ReportError(f"--compare {path}: expected an object with a non-empty 'trials' list")
+        if payload.get("experiment") != kind:
+            raise ReportError(f"--compare {folder}: experiment {payload.get('experiment')!r}, this run's is {kind!r}")
+        runs.append(Run(folder, payload["trials"]))
+    return runs
 
 
 # ---------------------------------------------------------------------------------------- HTML
@@ -591,13 +681,16 @@ def _load_run(run_dir: Path, cfg: Any = None) -> tuple[dict[str, Any], Any, dict
     return payload, cfg, info
 
 
-def render_report(run_dir: Path, *, figures_enabled: bool | None = None, config: Any = None) -> str:
+def render_report(run_dir: Path, *, figures_enabled: bool | None = None, config: Any = None,
+                  compare: Sequence[Path] = ()) -> str:
     """The HTML text of a run directory's report (see the module docstring).
 
     ``figures_enabled`` None draws figures when matplotlib is installed; False writes tables only.
     ``config`` is the run's :class:`~regions.config.Config` when the caller has it (``cortical run``);
     otherwise ``resolved_config.yaml`` is loaded (or, failing that, the config file and overrides
-    recorded in ``run_info.json``).
+    recorded in ``run_info.json``).  ``compare``: run directories of the same experiment drawn beside
+    this run (touch_objects: one convergence line per column count); they are checked even when
+    figures are off.
     """
     from regions import figures as figs
 
@@ -605,6 +698,8 @@ def render_report(run_dir: Path, *, figures_enabled: bool | None = None, config:
     trials: list[dict[str, Any]] = payload["trials"]
     kind = str(payload.get("experiment", cfg.experiment.kind))
     draw = figs.available() if figures_enabled is None else bool(figures_enabled)
+    others = _load_compared(compare, kind)
+    items = protocol_figures(kind, trials, cfg, others)  # checks the compared runs before any drawing
     title = f"{kind}: {cfg.description}" if getattr(cfg, "description", None) else kind
     parts = [
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -614,6 +709,9 @@ def render_report(run_dir: Path, *, figures_enabled: bool | None = None, config:
     ]
     if getattr(cfg, "description", None):
         parts.append(f"<p><em>{_esc(cfg.description)}</em></p>")
+    if others:
+        parts.append("<p>Drawn beside the runs in " + ", ".join(f"<code>{_esc(o.folder)}</code>" for o in others)
+                     + ".</p>")
     question = QUESTIONS.get(kind)
     if question:
         parts.append(f'<p class="question"><strong>Question.</strong> {_esc(question)}</p>')
@@ -638,7 +736,7 @@ def render_report(run_dir: Path, *, figures_enabled: bool | None = None, config:
                      "<code>pip install 'cortical-columns[plot]'</code>, then <code>cortical report RUN_DIR</code> "
                      "rebuilds this page with them.</p>")
     else:
-        for item in protocol_figures(kind, trials, cfg):
+        for item in items:
             parts.append(_figure_html(item))
     parts.append("<h2>Metrics</h2>")
     parts.append(_table(_summary_rows(payload)))
@@ -670,9 +768,10 @@ def _figure_html(item: Figure) -> str:
             f'src="data:image/png;base64,{data}"><figcaption>{_esc(item.caption)}</figcaption></figure>')
 
 
-def write_report(run_dir: Path, *, figures_enabled: bool | None = None, config: Any = None) -> Path:
+def write_report(run_dir: Path, *, figures_enabled: bool | None = None, config: Any = None,
+                 compare: Sequence[Path] = ()) -> Path:
     """Write ``report.html`` into the run directory ``run_dir``; returns its path (see :func:`render_report`)."""
-    text = render_report(Path(run_dir), figures_enabled=figures_enabled, config=config)
+    text = render_report(Path(run_dir), figures_enabled=figures_enabled, config=config, compare=compare)
     path = Path(run_dir) / REPORT_NAME
     path.write_text(text, encoding="utf-8")
     return path

@@ -241,3 +241,15 @@ def test_ccdf_and_mean_size_by_duration_compute_what_the_figures_draw():
 def test_avalanche_ccdf_axis_units():
     fig = figures.avalanche_ccdf(([1.0, 2.0], [1.0, 0.5]), ([1.0, 2.0], [1.0, 0.3]), units=("spikes", "time bins"))
     assert [ax.get_xlabel() for ax in fig.axes] == ["avalanche size (spikes)", "avalanche duration (time bins)"]
+
+
+def test_agreement_onsets_bars_controls_and_p_values():
+    fig = figures.agreement_onsets(0.6, {"shuffled": 0.2, "time-shifted": 0.25}, p_values={"shuffled": 0.01},
+                                   events=40, window=2)
+    ax = fig.axes[0]
+    assert [p.get_height() for p in ax.patches] == [0.6, 0.2, 0.25]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["observed", "shuffled", "time-shifted"]
+    assert ax.get_ylim() == (0.0, 1.02) and "40 events within 2 bins" in ax.get_title()
+    assert [t.get_text() for t in ax.texts] == ["p = 0.01"]
+    with pytest.raises(ValueError):
+        figures.agreement_onsets(0.5, {})

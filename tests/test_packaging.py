@@ -117,7 +117,9 @@ def test_cortical_run_without_arguments_from_anywhere(installed):
                        cwd=installed["cwd"], env=installed["env"]))
     assert proc.stdout == "" and "Traceback" not in proc.stderr
     out = installed["cwd"] / "out" / "touch_objects"
-    assert sorted(p.name for p in out.iterdir()) == ["metrics.csv", "metrics.json", "resolved_config.yaml", "seed"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "metrics.csv", "metrics.json", "report.html", "resolved_config.yaml", "run_info.json", "seed"]
+    assert "<h1>touch_objects</h1>" in (out / "report.html").read_text()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["experiment"] == "touch_objects" and len(metrics["trials"]) == 1
 

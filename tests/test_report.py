@@ -141,3 +141,57 @@ def test_html_escapes_what_it_shows(touch_run, tmp_path):
     text = render_report(copy, figures_enabled=False)
     assert "&lt;b&gt;x&lt;/b&gt;" in text and "<b>x</b>" not in text
     assert "<dt>git commit</dt><dd>unknown" in text  # no commit recorded
+
+
+def test_report_falls_back_to_the_recorded_config_and_overrides(touch_run, tmp_path):
+    """A resolved_config.yaml that does not load back on its own: run_info.json's config + overrides are used."""
+    copy = tmp_path / "run"
+    copy.mkdir()
+    (copy / "metrics.json").write_bytes((touch_run / "metrics.json").read_bytes())
+    (copy / "resolved_config.yaml").write_text("seed: 0\nregions: not-a-list\n")
+    info = json.loads((touch_run / "run_info.json").read_text())
+    assert info["config"].endswith("touch_objects.yaml") and "experiment.n_objects=5" in info["overrides"]
+    (copy / "run_info.json").write_text(json.dumps(info))
+    text = render_report(copy, figures_enabled=False)
+    assert "S1: 3 columns" in text and "regions: not-a-list" in text  # the file is shown as written
+    info["config"] = None
+    (copy / "run_info.json").write_text(json.dumps(info))
+    with pytest.raises(ValueError, match="resolved_config.yaml"):
+        render_report(copy, figures_enabled=False)
+
+
+@pytest.fixture(scope="module")
+def one_column_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("one") / "run"
+    assert main(["run", "touch_objects", *SHRUNK, "--set", "regions[0].columns=1", "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+def test_compare_draws_other_column_counts_in_one_figure(touch_run, one_column_run, tmp_path, capsys):
+    copy = tmp_path / "run"
+    copy.mkdir()
+    for name in ("metrics.json", "resolved_config.yaml", "run_info.json"):
+        (copy / name).write_bytes((touch_run / name).read_bytes())
+    assert main(["report", str(copy), "--compare", str(one_column_run)]) == 0
+    text = (copy / REPORT_NAME).read_text()
+    assert f"Drawn beside the runs in <code>{one_column_run}</code>" in text
+    assert "1, 3 column(s)" in text  # one convergence line per column count
+    assert "the mean by column count over the compared runs" in text
+    assert "figure failed" not in text and len(_images(text)) == 4
+
+
+def test_compare_refuses_runs_that_cannot_be_drawn_together(touch_run, one_column_run, tmp_path, capsys):
+    assert main(["report", str(touch_run), "--compare", str(touch_run)]) == 2  # 3 columns twice
+    assert "a second run with 3 column(s)" in capsys.readouterr().err
+    other = tmp_path / "other"
+    other.mkdir()
+    trials = json.loads((one_column_run / "metrics.json").read_text())["trials"]
+    trials[0]["objects"] = 7
+    (other / "metrics.json").write_text(json.dumps({"experiment": "touch_objects", "trials": trials}))
+    assert main(["report", str(touch_run), "--compare", str(other)]) == 2
+    assert f"--compare {other}: objects 7 differs from this run's 5" in capsys.readouterr().err
+    (other / "metrics.json").write_text(json.dumps({"experiment": "critical_sweep", "trials": trials}))
+    assert main(["report", str(touch_run), "--compare", str(other)]) == 2
+    assert "experiment 'critical_sweep', this run's is 'touch_objects'" in capsys.readouterr().err
+    assert main(["report", str(touch_run), "--compare", str(tmp_path / "none")]) == 2
+    assert "no metrics.json" in capsys.readouterr().err

@@ -54,4 +54,6 @@ def test_tutorial_commands_run_as_written(tmp_path):
     assert trained["accuracy_at_3"] == 1.0 and reloaded["accuracy_at_3"] == 1.0
     assert reloaded["columns"] == 4 and (tmp_path / "my_columns.npz").is_file()
     assert (tmp_path / "convergence.png").read_bytes()[:4] == b"\x89PNG"
+    report = (tmp_path / "out" / "my_columns" / "report.html").read_text()
+    assert "Drawn beside the runs in <code>out/one_column</code>" in report and "1, 4 column(s)" in report
     assert any(line.startswith("[1, 4]") for line in "".join(outputs).splitlines())
