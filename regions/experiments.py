@@ -244,6 +244,7 @@ def touch_objects(
     location_noise: float = 0.0,
     noise_model: str = "exact_count",
     progress: ProgressFactory | None = None,
+    touches: Any = None,
 ) -> dict[str, Any]:
     """Infer each object by touch; per-object convergence and per-sensation correctness.
 
@@ -254,6 +255,11 @@ def touch_objects(
     exactly ``region.settle_max_iterations`` steps, as in the reference (settling resumes with
     fresh draws when the L2/3 state repeats early); the settling statistics describe the first
     settle of each touch.
+
+    ``touches`` chooses the touches (default: every object's pairs in one random order, the
+    columns at distinct pairs): an object with ``begin(obj)``, ``next_pairs() -> (C,)`` pair
+    indices and ``observe(region)`` after each sensation, e.g.
+    :class:`regions.policies.L5Touches` (the column's L5 policy).
     """
     if noise_model not in ("exact_count", "per_bit_each_step"):
         raise ValueError(f"unknown noise_model {noise_model!r}; expected 'exact_count' or 'per_bit_each_step'")
@@ -274,13 +280,16 @@ def touch_objects(
         order = rng.permutation(n_pairs)
         cols = np.arange(region.n_columns)
         touched[row] = order[(np.arange(max_sensations)[:, None] * region.n_columns + cols) % n_pairs]
+        if touches is not None:
+            touches.begin(int(obj))
         for s in range(max_sensations):
             resense = None
+            idx = touched[row, s] if touches is None else touches.next_pairs()
+            touched[row, s] = idx
             if noise_model == "exact_count":
-                f, loc = world.sense(int(obj), order[(s * region.n_columns + cols) % n_pairs],
+                f, loc = world.sense(int(obj), idx,
                                      feature_noise=feature_noise, location_noise=location_noise, rng=rng)
             else:  # per_bit_each_step: fresh per-bit noise at every settling step
-                idx = order[(s * region.n_columns + cols) % n_pairs]
 
                 def resense(_iteration: int, obj: int = int(obj), idx: np.ndarray = idx):
                     return world.sense(obj, idx, feature_noise=feature_noise, location_noise=location_noise,
@@ -304,6 +313,8 @@ def touch_objects(
                     n_synapses += res.active_synapses
             t_sense += time.perf_counter() - t0
             n_sense += 1
+            if touches is not None:
+                touches.observe(region)
             synapses.append(n_synapses)
             ov = region.overlaps_with(codes[row if len(codes) == len(objects) else int(obj)])
             correct[row, s] = bool(np.all(ov >= overlap_threshold) and np.all(res.l23_active <= max_active))
@@ -403,11 +414,22 @@ def run_touch_objects(net: Network, *, progress: ProgressFactory, trial: int) ->
                 "synapses": int(region.n_synapses), "bytes": int(region.nbytes), **learn_stats}
     n_test = e.n_objects if p.test_objects == 0 else min(p.test_objects, e.n_objects)
     test = objects[:n_test]
+    spec = config.regions[0]
+    touches = None
+    if "L5" in spec.column.layers:  # the column's L5 chooses every touch (its policy over the learned objects)
+        from columns.layers.l5 import L5Params
+
+        from .network import derived_seed
+        from .policies import L5Touches, l5_from_codes
+
+        l5 = l5_from_codes(net.regions[spec.name], world, codes[: e.n_objects], objects,
+                           L5Params(policy=spec.column.L5.policy), np.random.default_rng(derived_seed(net.build_seed, 5)))
+        touches = L5Touches(l5, world, mode="independent")
     res = touch_objects(
         region, world, codes[:n_test], test, rng, max_sensations=e.max_sensations,
         overlap_threshold=p.overlap_threshold, max_active=p.max_active,
         feature_noise=e.noise.feature, location_noise=e.noise.location, noise_model=p.noise_model,
-        progress=progress,
+        progress=progress, touches=touches,
     )
     learned_l4 = l4_active_on_learned(region, world, test)
     first_exposure_l4 = learn_stats["l4_active_first_exposure"]
@@ -418,6 +440,7 @@ def run_touch_objects(net: Network, *, progress: ProgressFactory, trial: int) ->
         "columns": region.n_columns,
         "objects": int(e.n_objects),
         "feature_pool": int(e.n_features),
+        "touch_policy": spec.column.L5.policy if touches is not None else "random order",
         "mean_sensations_to_converge": _finite_mean(sens),
         "ideal_mean_sensations_to_converge": _finite_mean(res["ideal_sensations_to_converge"]),
         "fraction_converged": float(res["converged"].mean()),

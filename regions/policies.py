@@ -26,7 +26,7 @@ from scipy import sparse
 
 from columns.layers.l5 import POLICIES, L5Layer, L5Params
 
-from .region import Region, flatten_rows_inverse
+from .region import Region, flatten_rows, flatten_rows_inverse
 from .worlds.feature_objects import FeatureObjectWorld
 
 __all__ = [
@@ -37,6 +37,8 @@ __all__ = [
     "learn_with_model",
     "recognise_with_policy",
     "compare_policies",
+    "L5Touches",
+    "l5_from_codes",
 ]
 
 COMBINE_MODES: tuple[str, ...] = ("shared", "independent")
@@ -209,3 +211,54 @@ def clone_l5(source: L5Layer, params: L5Params, rng: np.random.Generator) -> L5L
     l5._code_rows = list(source._code_rows)
     l5._code_sizes = source._code_sizes.copy()
     return l5
+
+
+def l5_from_codes(region: Region, world: FeatureObjectWorld, codes: list[sparse.csr_array], objects: np.ndarray,
+                  params: L5Params, rng: np.random.Generator) -> L5Layer:
+    """An L5 for ``region`` holding each learned object's L2/3 code and feature-at-location model.
+
+    ``codes[i]`` is the L2/3 code of ``objects[i]`` (CSR, one row per column), as
+    :func:`regions.experiments.learn_objects` returns and ``net.memory`` keeps it, so a loaded
+    network rebuilds its L5 from what it remembers; object ``i`` gets L5 object id ``i``.
+    """
+    if len(codes) != len(objects):
+        raise ValueError(f"{len(codes)} codes for {len(objects)} objects")
+    l5 = L5Layer(region.n_columns, world.n_locations, region.l23_params.cells, params, rng=rng)
+    for code, obj in zip(codes, np.asarray(objects)):
+        l5.learn_object(flatten_rows(sparse.csr_array(code), region.l23_params.cells), feature_model(world, int(obj)))
+    return l5
+
+
+class L5Touches:
+    """Each touch of a feature object chosen by the region's L5 (``touch_objects(touches=...)``).
+
+    Before every sensation each column's L5 scores the object's locations (its policy:
+    ``hypothesis`` minimises the expected number of candidate objects left, ``random``,
+    ``scan``) and the proposals are combined (``mode``: ``independent`` sensors, as fingers, or
+    one ``shared`` sensor); after it L5 notes the place, its novelty and the objects still
+    consistent with each column's L2/3.
+    """
+
+    def __init__(self, l5: L5Layer, world: FeatureObjectWorld, mode: str = "independent") -> None:
+        if mode not in COMBINE_MODES:
+            raise ValueError(f"mode must be one of {', '.join(COMBINE_MODES)}, got {mode!r}")
+        self.l5, self.world, self.mode = l5, world, mode
+        self.candidates: list[float] = []
+
+    def begin(self, obj: int) -> None:
+        """A new object: nothing visited, every learned object a hypothesis."""
+        self.l5.reset()
+        self._pair_of = _pair_of_location(self.world, int(obj))
+        self._hyp = np.ones((self.l5.n_columns, self.l5.n_objects), dtype=bool)
+        self._targets = np.zeros(self.l5.n_columns, dtype=np.int64)
+
+    def next_pairs(self) -> np.ndarray:
+        """The pair index (0..features_per_object-1) each column touches next, int ``(C,)``."""
+        self._targets = combine_proposals(self.l5.propose(self._hyp, self._pair_of >= 0), self.mode)
+        return self._pair_of[self._targets]
+
+    def observe(self, region: Region) -> None:
+        """After the sensation: note the places, their L4 novelty and the remaining hypotheses."""
+        self.l5.observe(self._targets, region.L4.novelty)
+        self._hyp = self.l5.hypotheses(region.L23.active_cells)
+        self.candidates.append(float(self._hyp.sum(axis=1).mean()))

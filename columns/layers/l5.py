@@ -52,7 +52,7 @@ class L5Params:
     revisit_penalty : added to the score of places already visited in this episode (>= 0).
     """
 
-    policy: str = "hypothesis"
+    policy: str = "random"
     curiosity: float = 0.0
     match_fraction: float = 0.75
     revisit_penalty: float = 1.0
