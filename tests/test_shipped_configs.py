@@ -45,12 +45,16 @@ SHRINK: dict[str, list[str]] = {
     "touch_objects": ["experiment.n_objects=5", "experiment.max_sensations=3"],
     "touch_objects_noise": ["experiment.n_objects=5", "experiment.max_sensations=3"],
     "touch_objects_l5": ["experiment.n_objects=5", "experiment.max_sensations=4"],
+    "clustered_recording": ["experiment.n_objects=3", "experiment.max_sensations=2", "regions[0].column.L23.cells=512",
+                            "regions[0].column.L23.sdr_size=20", "regions[0].column.L23.distal.threshold=8",
+                            "regions[0].column.L23.distal.sample_size=12"],
 }
 
 #: Headline metrics per config: key -> (low, high), inclusive; each must be a finite number.
 HEADLINE: dict[str, dict[str, tuple[float, float]]] = {
     "touch_objects_noise": {"accuracy_at_3": (0.0, 1.0), "fraction_converged": (0.0, 1.0)},
     "touch_objects_l5": {"mean_sensations_to_converge": (1.0, 4.0), "fraction_converged": (0.0, 1.0)},
+    "clustered_recording": {"fraction_converged": (0.0, 1.0), "accuracy_at_2": (0.0, 1.0)},
     "arena_navigation": {"median_error_in_arena": (0.0, math.inf), "rms_phase_error": (0.0, math.inf),
                          "place_agreement": (0.0, 1.0), "replay_rho": (-1.0, 1.0)},
     "continual_learning": {"first_set_recognised_final": (0.0, 1.0), "all_recognised_final": (0.0, 1.0),
