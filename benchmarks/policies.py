@@ -18,8 +18,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from columns.layers.l5 import L5Layer  # noqa: E402
-from regions.policies import compare_policies, learn_with_model  # noqa: E402
+from regions.experiments import learn_objects  # noqa: E402
+from regions.policies import compare_policies  # noqa: E402
 from regions.region import Region  # noqa: E402
 from regions.worlds.feature_objects import FeatureObjectWorld  # noqa: E402
 
@@ -39,11 +39,10 @@ def main(argv: list[str] | None = None) -> dict[str, np.ndarray]:
     for pool in args.features:
         world = FeatureObjectWorld(args.objects, pool, args.locations, args.locations, seed=args.seed)
         region = Region(args.columns, seed=args.seed + 1)
-        l5 = L5Layer(args.columns, args.locations, region.l23_params.cells)
-        codes = learn_with_model(region, l5, world, np.arange(args.objects))
+        codes, _ = learn_objects(region, world, np.arange(args.objects), repeats=3)
         for policy in policies:
             t0 = time.perf_counter()
-            res = compare_policies(region, world, codes, l5, np.arange(args.objects), [policy],
+            res = compare_policies(region, world, codes, np.arange(args.objects), [policy],
                                    max_sensations=args.max_sensations, seed=args.seed + 2)
             dt = 1e3 * (time.perf_counter() - t0) / args.objects
             label, s = next(iter(res.items()))

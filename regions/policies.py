@@ -5,12 +5,12 @@ A region's columns each propose a score per candidate location (:class:`columns.
 sensors: the location with the best summed score) or ``"independent"`` (each sensor moves
 on its own, as fingers touching an object).
 
-:func:`learn_with_model` learns feature objects in a :class:`~regions.region.Region` and
-stores each object's L2/3 code and feature-at-location model in L5;
-:func:`recognise_with_policy` touches one object, moving as the policy says, until every
-column's L2/3 holds the object's code (the 2017 criterion: overlap >= ``overlap_threshold``
-and at most ``max_active`` active cells).  :func:`compare_policies` runs several policies
-on the same learned region (used by ``benchmarks/policies.py``).
+:func:`l5_from_codes` builds an L5 holding each learned object's L2/3 code and
+feature-at-location model; :class:`L5Touches` lets it choose every touch of
+:func:`regions.experiments.touch_objects` (the one sense-and-settle loop and the 2017
+recognition criterion), which is how ``touch_objects`` runs a column listing L5;
+:func:`compare_policies` runs several policies on the same learned region (used by
+``benchmarks/policies.py``).
 
 The 2017 feature-object world gives the location directly (a location SDR per location id);
 a sensor can touch only the object's own locations (its surface).
@@ -18,7 +18,6 @@ a sensor can touch only the object's own locations (its surface).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -26,16 +25,13 @@ from scipy import sparse
 
 from columns.layers.l5 import POLICIES, L5Layer, L5Params
 
-from .region import Region, flatten_rows, flatten_rows_inverse
+from .region import Region, flatten_rows
 from .worlds.feature_objects import FeatureObjectWorld
 
 __all__ = [
     "COMBINE_MODES",
-    "EpisodeResult",
     "combine_proposals",
     "feature_model",
-    "learn_with_model",
-    "recognise_with_policy",
     "compare_policies",
     "L5Touches",
     "l5_from_codes",
@@ -81,136 +77,41 @@ def _pair_of_location(world: FeatureObjectWorld, obj: int) -> np.ndarray:
     return pair
 
 
-def learn_with_model(region: Region, l5: L5Layer, world: FeatureObjectWorld, objects: np.ndarray,
-                     repeats: int = 3) -> list[sparse.csr_array]:
-    """Learn each object once (every column senses every pair) and store it in L5.
-
-    Returns each object's L2/3 code as CSR ``(n_columns, cells)``; object ``i`` of
-    ``objects`` gets L5 object id ``i``.
-    """
-    if l5.n_columns != region.n_columns:
-        raise ValueError(f"l5 has {l5.n_columns} columns, the region {region.n_columns}")
-    if l5.n_locations != world.n_locations:
-        raise ValueError(f"l5 has {l5.n_locations} locations, the world {world.n_locations}")
-    codes = []
-    for obj in np.asarray(objects):
-        region.reset()
-        for i in range(world.features_per_object):
-            f, loc = world.sense(int(obj), np.full(region.n_columns, i))
-            region.learn_sensation(f, loc, repeats=repeats)
-        codes.append(flatten_rows_inverse(region.L23.active_cells, region.n_columns, region.l23_params.cells))
-        l5.learn_object(region.L23.active_cells, feature_model(world, int(obj)))
-    return codes
-
-
-@dataclass
-class EpisodeResult:
-    """One object touched under a policy.
-
-    Attributes
-    ----------
-    sensations : sensations until recognised (``inf`` if not within the limit).
-    locations : int ``(sensations, n_columns)``, the location sensed by each column.
-    candidates : float ``(sensations,)``, mean number of hypotheses per column after each.
-    novelty : float ``(sensations,)``, mean L4 novelty (bursting fraction) of each sensation.
-    """
-
-    sensations: float
-    locations: np.ndarray
-    candidates: np.ndarray
-    novelty: np.ndarray = field(default_factory=lambda: np.zeros(0))
-
-
-def recognise_with_policy(
-    region: Region,
-    l5: L5Layer,
-    world: FeatureObjectWorld,
-    obj: int,
-    code: sparse.csr_array,
-    *,
-    max_sensations: int = 20,
-    overlap_threshold: int = 30,
-    max_active: int = 60,
-    mode: str = "independent",
-    feature_noise: float = 0.0,
-    rng: np.random.Generator | None = None,
-) -> EpisodeResult:
-    """Touch ``obj`` moving as ``l5``'s policy proposes until the region recognises it.
-
-    The first touch of every column follows the policy with all objects as candidates; a
-    column can reach only the object's own locations.
-    """
-    rng = rng if rng is not None else np.random.default_rng()
-    if int(max_sensations) <= 0:
-        raise ValueError(f"max_sensations must be positive, got {max_sensations}")
-    region.reset()
-    l5.reset()
-    pair_of = _pair_of_location(world, obj)
-    allowed = pair_of >= 0
-    hyp = np.ones((region.n_columns, l5.n_objects), dtype=bool)
-    locs, cands, novs = [], [], []
-    sensations = np.inf
-    for s in range(int(max_sensations)):
-        targets = combine_proposals(l5.propose(hyp, allowed), mode)
-        f, loc = world.sense(int(obj), pair_of[targets], feature_noise=feature_noise, rng=rng)
-        res = region.infer_sensation(f, loc)
-        nov = region.L4.novelty
-        l5.observe(targets, nov)
-        hyp = l5.hypotheses(region.L23.active_cells)
-        locs.append(targets)
-        cands.append(float(hyp.sum(axis=1).mean()))
-        novs.append(float(nov.mean()))
-        ov = region.overlaps_with(code)
-        if np.all(ov >= overlap_threshold) and np.all(res.l23_active <= max_active):
-            sensations = float(s + 1)
-            break
-    return EpisodeResult(sensations, np.array(locs), np.array(cands), np.array(novs))
-
-
 def compare_policies(
     region: Region,
     world: FeatureObjectWorld,
     codes: list[sparse.csr_array],
-    models: L5Layer,
     objects: np.ndarray,
     policies: list[tuple[str, float]],
     *,
     max_sensations: int = 20,
     mode: str = "independent",
     seed: int = 0,
-    **kwargs: Any,
+    **touch: Any,
 ) -> dict[str, np.ndarray]:
-    """Sensations to recognise each object under each ``(policy, curiosity)``.
+    """Sensations to recognise each object under each ``(policy, curiosity)`` on one learned region.
 
-    ``models`` is the L5 layer that learned the objects (its stored codes and object model
-    are shared with a fresh L5 per policy).  Returns ``{label: float (n_objects,)}`` with
-    label ``policy`` or ``policy+curiosity``.
+    ``codes[i]`` is the L2/3 code ``objects[i]`` was learned with
+    (:func:`regions.experiments.learn_objects`).  Each policy gets a fresh L5 built from the
+    codes and the world's object models, and touches every object through
+    :func:`regions.experiments.touch_objects` (the one sense-and-settle loop and recognition
+    rule; ``touch`` passes ``overlap_threshold``, ``max_active``, noise).  Returns ``{label:
+    float (n_objects,)}`` (``inf``: not recognised for good within ``max_sensations``), label
+    ``policy`` or ``policy+curiosity``.
     """
+    from .experiments import touch_objects
+
+    objects = np.asarray(objects)
     out: dict[str, np.ndarray] = {}
     for policy, curiosity in policies:
         if policy not in POLICIES:
             raise ValueError(f"policy must be one of {', '.join(POLICIES)}, got {policy!r}")
-        l5 = clone_l5(models, L5Params(policy=policy, curiosity=curiosity,
-                                       match_fraction=models.params.match_fraction),
-                      np.random.default_rng(seed))
-        rng = np.random.default_rng(seed + 1)
-        label = policy if curiosity == 0 else f"{policy}+curiosity"
-        out[label] = np.array([
-            recognise_with_policy(region, l5, world, int(o), codes[i], max_sensations=max_sensations,
-                                  mode=mode, rng=rng, **kwargs).sensations
-            for i, o in enumerate(np.asarray(objects))
-        ])
+        l5 = l5_from_codes(region, world, codes, objects, L5Params(policy=policy, curiosity=curiosity),
+                           np.random.default_rng(seed))
+        res = touch_objects(region, world, codes, objects, np.random.default_rng(seed + 1),
+                            max_sensations=max_sensations, touches=L5Touches(l5, world, mode), **touch)
+        out[policy if curiosity == 0 else f"{policy}+curiosity"] = res["sensations_to_converge"]
     return out
-
-
-def clone_l5(source: L5Layer, params: L5Params, rng: np.random.Generator) -> L5Layer:
-    """A new L5 with ``source``'s learned objects and a different policy."""
-    l5 = L5Layer(source.n_columns, source.n_locations, source.cells_per_column, params,
-                 location_coordinates=source.location_coordinates, rng=rng)
-    l5.expected = source.expected.copy()
-    l5._code_rows = list(source._code_rows)
-    l5._code_sizes = source._code_sizes.copy()
-    return l5
 
 
 def l5_from_codes(region: Region, world: FeatureObjectWorld, codes: list[sparse.csr_array], objects: np.ndarray,

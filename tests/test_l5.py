@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from columns.layers.l5 import L5Layer, L5Params, expected_remaining
-from regions.policies import combine_proposals, compare_policies, learn_with_model
+from regions.experiments import learn_objects
+from regions.policies import combine_proposals, compare_policies
 from regions.region import Region
 from regions.worlds.feature_objects import FeatureObjectWorld
 
@@ -111,9 +112,8 @@ def test_combine_proposals_and_validation():
 def test_hypothesis_testing_needs_fewer_touches_than_random():
     world = FeatureObjectWorld(30, 5, 8, 8, seed=3)
     region = Region(1, seed=4)
-    l5 = L5Layer(1, 8, region.l23_params.cells)
-    codes = learn_with_model(region, l5, world, np.arange(world.n_objects))
-    res = compare_policies(region, world, codes, l5, np.arange(world.n_objects),
+    codes, _ = learn_objects(region, world, np.arange(world.n_objects), repeats=3)
+    res = compare_policies(region, world, codes, np.arange(world.n_objects),
                            [("random", 0.0), ("hypothesis", 0.0)], max_sensations=12, seed=5)
     # objects never told apart (identical pair sets) count as max_sensations + 1
     hyp, rnd = (np.where(np.isfinite(res[k]), res[k], 13.0) for k in ("hypothesis", "random"))
