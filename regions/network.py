@@ -24,7 +24,7 @@ One :meth:`Network.step` visits the named regions in topological order of the fe
 graph, so any number of regions and levels runs through the same code.
 
 Recording (``config.recording``): every step records the listed layers of the recorded regions
--- each settling iteration of an inference, the learned state once per learning step -- into a
+-- each settling iteration of an inference, each held repeat of a learning step -- into a
 :class:`~regions.dynamics.recording.RecordingWriter` (``net.recording``), streamed in chunks to
 ``<output.dir>/recording/`` (kept in memory when ``output.dir`` is unset).  Only the network of
 trial 0 records (the one :func:`regions.builder.build` returns); :meth:`Network.run` closes the
@@ -336,8 +336,8 @@ class Network:
             ``settle_max_iterations``).
 
         With ``config.recording``, the recorded layers of the stepped regions are written at every
-        settling iteration (inference) or once after the held repeats (learning), under this
-        step's index.
+        settling iteration (inference) or held repeat (learning; the recording's ``iteration`` is the
+        repeat), under this step's index.
 
         Returns name -> :class:`~regions.region.SensationResult` (inference) or the active L4
         cells at each repeat (learning).
@@ -358,10 +358,10 @@ class Network:
             apical = self.apical_input(name, feedback)
             observe = self._observer(name, step)
             if learn:
-                out[name] = region.learn_sensation(feats, locations[name], repeats=repeats, apical_input=apical)
+                out[name] = region.learn_sensation(feats, locations[name], repeats=repeats, apical_input=apical,
+                                                   observe=observe)
                 if observe is not None:
-                    observe(0, region)
-                    rec.end_sensation(name, step, True, 1)
+                    rec.end_sensation(name, step, True, int(repeats))
             else:
                 res = region.infer_sensation(feats, locations[name], apical_input=apical,
                                              resense=resense.get(name), max_iterations=max_iterations,

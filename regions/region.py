@@ -170,13 +170,16 @@ class Region:
         return self.L23.active_cells if apical_input is None else apical_input
 
     def learn_sensation(self, features, locations, repeats: int = 3,
-                        apical_input: np.ndarray | None = None) -> np.ndarray:
+                        apical_input: np.ndarray | None = None,
+                        observe: Callable[[int, Region], None] | None = None) -> np.ndarray:
         """Learn one sensation per column (one (feature, location) pair each), held ``repeats`` steps.
 
         ``features`` / ``locations``: CSR batches (one row per column) or lists of index arrays.
         Returns the number of active L4 cells (all columns) at each repeat, int ``(repeats,)``:
         a novel pair bursts on the first repeat.  ``apical_input`` (flat L4 apical bits)
-        replaces the default feedback from this region's own L2/3.
+        replaces the default feedback from this region's own L2/3.  ``observe(repeat, region)``,
+        when given, is called after every repeat (``0 .. repeats - 1``) with the layers' state of
+        that repeat (the hook :meth:`infer_sensation` offers per settling iteration).
         """
         self._require_object_layer("learn_sensation")
         mc, loc = self._inputs(features, locations)
@@ -186,6 +189,8 @@ class Region:
             self.L4.compute(mc, loc, self._apical(apical_input), learn=True)
             l4_active[r] = self.L4.active_cells.size
             self.L23.compute(self.L4.active_cells, self.L4.winner_cells, learn=True)
+            if observe is not None:
+                observe(r, self)
         return l4_active
 
     def infer_sensation(self, features, locations, *, record: bool = False,

@@ -45,7 +45,11 @@ def test_recording_writes_files_and_leaves_the_metrics_unchanged(tmp_path):
     assert sens["learn"].tolist() == [1] * 40 + [0] * 12
     events = rec.events("S1", "L23")
     per_step = np.bincount(events["step"], minlength=rec.steps)
-    assert np.all(per_step[:40] == 2 * 40)  # a learning step: each column's 40-cell code, once
+    # a learning step of 3 repeats (learn_repeats): each column's 40-cell code at every repeat
+    assert np.all(per_step[:40] == 3 * 2 * 40)
+    assert sens["iterations"][:40].tolist() == [3] * 40
+    learn_iters = [np.unique(events["iteration"][events["step"] == s]).tolist() for s in range(40)]
+    assert learn_iters == [[0, 1, 2]] * 40
     # inference steps record every settling iteration
     iters = np.array([np.unique(events["iteration"][events["step"] == s]).size for s in range(40, 52)])
     assert np.array_equal(iters, sens["iterations"][40:])
@@ -245,4 +249,41 @@ def test_the_index_lists_every_chunk_on_disk_while_the_run_goes_on(tmp_path):
     assert rec.events("S1", "L23")["cell"].size == 100 * len(chunks)
     net.close_recording()
     done = load_recording(tmp_path)
-    assert done.meta["complete"] and done.events("S1", "L23")["cell"].size == 12 * 2 * 40
+    assert done.meta["complete"] and done.events("S1", "L23")["cell"].size == 12 * 3 * 2 * 40  # 3 repeats each
+
+
+def test_a_learning_step_records_the_layers_activity_at_every_repeat(tmp_path):
+    a = build(_touch(tmp_path, {"layers": ["L4", "L23"]}))
+    b = build(_touch())
+    world, name = a.world, "S1"
+    seen: dict[str, list[np.ndarray]] = {"L4": [], "L23": []}
+
+    def observe(repeat: int, region) -> None:
+        assert repeat == len(seen["L4"]) % 3
+        seen["L4"].append(region.L4.active_cells.copy())
+        seen["L23"].append(region.L23.active_cells.copy())
+
+    steps = []
+    for i in range(3):  # three novel pairs of one object, 3 repeats each
+        f, loc = world.sense(0, np.array([i, i + 1]))
+        steps.append(a.recording.steps)
+        counts = a.step({name: loc}, {name: f}, learn=True, repeats=3)[name]
+        ref = b.regions[name].learn_sensation(f, loc, repeats=3, observe=observe)
+        assert np.array_equal(counts, ref)
+    a.close_recording()
+    assert len(seen["L4"]) == 9
+    rec = load_recording(tmp_path)
+    sens = rec.sensations(name)
+    assert sens["learn"].tolist() == [1] * 3 and sens["iterations"].tolist() == [3] * 3
+    # a novel pair bursts on its first repeat and narrows after: the repeats differ in L4
+    assert seen["L4"][0].size > seen["L4"][2].size
+    for layer in ("L4", "L23"):
+        ev = rec.events(name, layer)
+        per = rec.cells_per_column(name, layer)
+        for k, step in enumerate(steps):
+            here = ev["step"] == step
+            assert set(ev["iteration"][here].tolist()) == {0, 1, 2}
+            for repeat in range(3):
+                mine = here & (ev["iteration"] == repeat)
+                flat = ev["column"][mine].astype(np.int64) * per + ev["cell"][mine]
+                assert np.array_equal(np.sort(flat), np.sort(seen[layer][3 * k + repeat])), (layer, step, repeat)

@@ -18,8 +18,9 @@ A chunk holds exactly ``chunk_events`` rows (the last one of a stream fewer), in
 recording of its complete chunks (``"complete": false``).  A *step* is one
 :meth:`regions.network.Network.step` call; the event time is
 ``step * iterations_per_step + iteration`` as in :class:`ActivityRecorder`.  An inference step
-records every settling iteration (``0 .. iterations - 1``); a learning step records the learned
-state once, at iteration 0 (``learn = 1`` in the sensations stream).
+records every settling iteration (``0 .. iterations - 1``); a learning step records every held
+repeat (``iteration`` = the repeat, ``0 .. repeats - 1``; ``learn = 1`` in the sensations stream,
+``iterations`` = the repeats).
 """
 
 from __future__ import annotations
