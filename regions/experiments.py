@@ -34,6 +34,7 @@ from .builder import ProgressFactory, Uses, get_params_model, register_builder
 from .config import Config, Params, RegionSpec, WorldSpec
 from .consensus import summarise
 from .network import Network, recall_codes, store_codes
+from .recorders import touch_activity
 from .region import Region, flatten_rows_inverse
 from .worlds.feature_objects import FeatureObjectWorld
 
@@ -330,6 +331,7 @@ def touch_objects(
         "converged": converged,
         "correct": correct,
         "settle_summary": summary,
+        "settle_iterations": [int(r.entry) for r in settle if r.kind != "limit"],
         "time_per_sensation_s": t_sense / max(n_sense, 1),
         "active_synapses_per_sensation": float(np.mean(synapses)) if synapses else 0.0,
     }
@@ -463,6 +465,9 @@ def run_touch_objects(net: Network, *, progress: ProgressFactory, trial: int) ->
          "converged_by": float(np.mean(sens <= k + 1))}
         for k in range(len(acc))
     ]
+    metrics["settle_iterations"] = res["settle_iterations"]  # per sensation, to a fixed point or cycle
+    metrics["activity"] = touch_activity(net.regions[config.regions[0].name], world, int(test[0]), codes[0],
+                                         e.max_sensations, np.random.default_rng(trial))
     metrics["series"] = {
         "accuracy_vs_sensations": {"x": list(range(1, len(acc) + 1)), "y": [float(a) for a in acc],
                                    "xlabel": "sensations", "ylabel": "fraction of objects recognised"},
