@@ -50,6 +50,7 @@ from .builder import ProgressFactory, Uses, register_builder
 from .config import Fraction, Params
 from .experiments import learn_objects
 from .network import Network, store_codes
+from .recognition import code_overlaps, held_objects
 from .region import Region
 from .sweeps import _offspring_degree, graph_clusters, vote_transmission
 
@@ -156,14 +157,8 @@ class _BinRecorder:
         self.sensation.append(-1)
 
     def _agreement(self, l23: np.ndarray) -> np.ndarray:
-        # overlaps[k, o]: active L2/3 cells of column k in object o's code
-        columns = l23 // self.cells
-        hits = self.codes[l23]  # (active cells, objects)
-        overlaps = sparse.csr_array((np.ones(l23.size), (columns, np.arange(l23.size))),
-                                    shape=(self.n_columns, l23.size)) @ hits
-        overlaps = np.asarray(overlaps.todense()) if sparse.issparse(overlaps) else np.asarray(overlaps)
-        best = overlaps.argmax(axis=1)
-        held = np.where(overlaps.max(axis=1) >= self.overlap_threshold, best, -1)
+        # the object each column holds (-1: none), from its overlaps with every object's code
+        held = held_objects(code_overlaps(l23, self.n_columns, self.cells, self.codes), self.overlap_threshold)
         out = np.zeros(self.n_clusters, dtype=bool)
         for k in range(self.n_clusters):  # clusters are few (a handful): not a hot loop over columns
             labels = held[self.clusters == k]

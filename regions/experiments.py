@@ -34,8 +34,9 @@ from .builder import ProgressFactory, Uses, get_params_model, register_builder
 from .config import Config, Params, RegionSpec, WorldSpec
 from .consensus import summarise
 from .network import Network, recall_codes, store_codes
+from .recognition import ideal_observer, learn_object, recognised
 from .recorders import touch_activity
-from .region import Region, flatten_rows_inverse
+from .region import Region
 from .worlds.feature_objects import FeatureObjectWorld
 
 __all__ = [
@@ -212,17 +213,16 @@ def learn_objects(region: Region, world: FeatureObjectWorld, objects: np.ndarray
     n_pairs = world.features_per_object
     seen: set[tuple[int, int]] = set()
     for obj in objects:
-        region.reset()
+        learned = learn_object(region, (world.sense(int(obj), np.full(region.n_columns, i)) for i in range(n_pairs)),
+                               repeats)
         for i in range(n_pairs):
-            f, loc = world.sense(int(obj), np.full(region.n_columns, i))
-            l4_counts = region.learn_sensation(f, loc, repeats=repeats)
             pair = (int(world.objects[obj][i][0]), int(world.objects[obj][i][1]))
             if pair not in seen:  # the first exposure of a (location, feature) pair
                 seen.add(pair)
-                first_l4.append(l4_counts[0] / region.n_columns)
-                if l4_counts[0] == region.L4.active_minicolumns.size * region.l4_params.cells_per_minicolumn:
-                    bursting_l4.append(l4_counts[0] / region.n_columns)
-        codes.append(flatten_rows_inverse(region.L23.active_cells, region.n_columns, region.l23_params.cells))
+                first_l4.append(learned.l4_active[i, 0] / region.n_columns)
+                if learned.l4_burst[i]:
+                    bursting_l4.append(learned.l4_active[i, 0] / region.n_columns)
+        codes.append(learned.code)
         bar.update(1)
     bar.close()
     return codes, {
@@ -318,7 +318,8 @@ def touch_objects(
                 touches.observe(region)
             synapses.append(n_synapses)
             ov = region.overlaps_with(codes[row if len(codes) == len(objects) else int(obj)])
-            correct[row, s] = bool(np.all(ov >= overlap_threshold) and np.all(res.l23_active <= max_active))
+            correct[row, s] = recognised(ov, res.l23_active, overlap_threshold=overlap_threshold,
+                                         max_active=max_active)
         bar.update(1)
     bar.close()
     wrong_after = np.where(~correct, np.arange(max_sensations)[None, :], -1).max(axis=1)
@@ -353,16 +354,8 @@ def ideal_sensations_to_converge(world: FeatureObjectWorld, objects: np.ndarray,
     sensed so far by all columns together belong to that object alone; ``inf`` when they
     never single it out (an object whose pairs another object also holds).
     """
-    pairs = world.objects  # (n_objects, pairs, 2): (location, feature)
-    # feature_at[o, l]: the feature object o holds at location l (-1 where it has none)
-    feature_at = np.full((world.n_objects, world.n_locations), -1, dtype=np.int64)
-    feature_at[np.arange(world.n_objects)[:, None], pairs[:, :, 0]] = pairs[:, :, 1]
-    sensed = pairs[np.asarray(objects)[:, None, None], touched]  # (m, sensations, columns, 2)
-    # consistent[r, s, o]: object o holds every pair sensed at sensation s of row r
-    consistent = np.all(feature_at[:, sensed[..., 0]] == sensed[..., 1][None], axis=-1).transpose(1, 2, 0)
-    alone = np.logical_and.accumulate(consistent, axis=1).sum(axis=2) == 1
-    first = np.argmax(alone, axis=1)
-    return np.where(alone.any(axis=1), first + 1.0, np.inf)
+    pairs = world.objects  # (n_objects, pairs, 2): (location, feature), locations absolute
+    return ideal_observer(pairs[..., 0], pairs[..., 1], objects, touched)[0]
 
 
 def l4_active_on_learned(region: Region, world: FeatureObjectWorld, objects: np.ndarray) -> float:

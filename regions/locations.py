@@ -65,6 +65,7 @@ from columns.layers.l6 import L6Params
 
 from .builder import ProgressFactory, Uses, register_builder
 from .config import Config, Params, WorldSpec
+from . import recognition
 from .gridpath import GridCodes, InferenceResult, nearest_cells
 from .region import Region
 from .worlds.grid_objects import GridObjectWorld
@@ -140,29 +141,9 @@ def ideal_observer(world: GridObjectWorld, objects: np.ndarray, orders: np.ndarr
     orders = np.asarray(orders, dtype=np.int64)
     if orders.ndim != 2 or orders.shape[0] != objects.size:
         raise ValueError(f"orders must have shape ({objects.size}, steps), got {orders.shape}")
-    n_obj, n_feat = world.features.shape
     w = world.grid_width
-    gx, gy = world.grid_cells % w, world.grid_cells // w
-    # feature id on every cell of a grid padded by w on each side (-1 = empty)
-    grid = np.full((n_obj, 3 * w, 3 * w), -1, dtype=np.int64)
-    grid[np.arange(n_obj)[:, None], gy + w, gx + w] = world.features
-    n_ep, steps = orders.shape
-    alive = np.ones((n_ep, n_obj, n_feat), dtype=bool)
-    by_object = np.full(n_ep, np.inf)
-    by_location = np.full(n_ep, np.inf)
-    x0, y0 = gx[objects, orders[:, 0]], gy[objects, orders[:, 0]]
-    hyp_obj = np.arange(n_obj)[None, :, None]
-    for t in range(steps):  # loop over touches only (<= 40)
-        idx = orders[:, t]
-        dx = (gx[objects, idx] - x0)[:, None, None]
-        dy = (gy[objects, idx] - y0)[:, None, None]
-        seen = grid[hyp_obj, gy[None] + dy + w, gx[None] + dx + w]  # (E, objects, first-touch cells)
-        alive &= seen == world.features[objects, idx][:, None, None]
-        n_objects = alive.any(axis=2).sum(axis=1)
-        n_hypotheses = alive.sum(axis=(1, 2))
-        by_object[(n_objects == 1) & np.isinf(by_object)] = t + 1
-        by_location[(n_hypotheses == 1) & np.isinf(by_location)] = t + 1
-    return by_object, by_location
+    cells = np.stack([world.grid_cells % w, world.grid_cells // w], axis=-1)  # (objects, features, 2): x, y
+    return recognition.ideal_observer(cells, world.features, objects, orders, relative=True)
 
 
 # ------------------------------------------------------------------------ conveniences

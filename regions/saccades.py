@@ -38,6 +38,7 @@ from .builder import ProgressFactory, Uses, register_builder
 from .config import Params
 from .network import Network, derived_seed
 from .policies import combine_proposals
+from .recognition import held_objects, learn_object
 from .region import Region
 from .worlds.digits import DigitSaccadeWorld
 
@@ -73,11 +74,8 @@ def learn_digits(region: Region, l5: L5Layer, world: DigitSaccadeWorld, indices:
         raise ValueError(f"the world has {world.n_sensors} sensors, the region {region.n_columns} columns")
     bar = (progress or ProgressFactory(False))(total=len(indices), desc="learn", unit="img")
     for i in np.asarray(indices):
-        region.reset()
         view = world.view(int(i), pixel_noise=0.0)
-        for f in range(world.n_fixations):
-            feats, locs = world.sense_at(view, f)
-            region.learn_sensation(feats, locs, repeats=repeats)
+        learn_object(region, (world.sense_at(view, f) for f in range(world.n_fixations)), repeats)
         l5.learn_object(region.L23.active_cells, world.feature_ids(view))
         bar.update(1)
     bar.close()
@@ -118,8 +116,8 @@ def saccade_episode(region: Region, l5: L5Layer, world: DigitSaccadeWorld, view:
         l5.observe(np.full(region.n_columns, world.fixation), region.L4.novelty)
         ov = l5.overlaps(region.L23.active_cells)  # (C, O)
         hyp = l5.hypotheses(region.L23.active_cells)
-        score = ov.sum(axis=0)
-        pred.append(int(object_labels[np.argmax(score)]) if score.max(initial=0) > 0 else -1)
+        held = int(held_objects(ov.sum(axis=0), 1))  # the region's best image, any overlap
+        pred.append(int(object_labels[held]) if held >= 0 else -1)
         fix.append(world.fixation)
         cand.append(float(hyp.sum(axis=1).mean()))
     return SaccadeEpisode(np.array(pred), np.array(fix), np.array(cand))

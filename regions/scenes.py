@@ -52,6 +52,7 @@ from columns.sdr import random_batch
 
 from .builder import ProgressFactory, Uses, register_builder
 from .config import Params
+from . import recognition
 from .network import Network, derived_seed
 from .region import Region, flatten_rows_inverse
 from .worlds.feature_objects import FeatureObjectWorld
@@ -254,8 +255,8 @@ def learn_hierarchy(net: Network, levels: list[list[str]], items: list[SceneSet 
 
 
 def _recognised(region: Region, code: sparse.csr_array, threshold: int, max_active: int) -> bool:
-    ov = region.overlaps_with(code)
-    return bool(np.all(ov >= threshold) and np.all(region.L23.counts_per_column() <= max_active))
+    return bool(recognition.recognised(region.overlaps_with(code), region.L23.counts_per_column(),
+                                       overlap_threshold=threshold, max_active=max_active))
 
 
 def recognise_item(h: Hierarchy, item: int, *, feedback: bool, max_sensations: int, rng: np.random.Generator,
