@@ -71,7 +71,8 @@ def recognition(
 
     An object is recognised when, at the last sensation, every column's L2/3 overlaps its learned
     code (``codes[i]`` for ``objects[i]``, CSR one row per column) by >= ``overlap_threshold`` with
-    at most ``max_active`` active cells (the criterion of :func:`regions.experiments.touch_objects`).
+    at most ``max_active`` active cells (:func:`regions.recognition.recognised`, applied by
+    :func:`regions.experiments.touch_objects`).
     """
     objects = np.asarray(objects)
     if len(codes) != objects.size:
