@@ -184,3 +184,32 @@ def test_learn_object_leaves_a_code_the_rule_recognises() -> None:
                                       np.arange(3) == o)
     with pytest.raises(ValueError, match="repeats must be a positive integer, got 0"):
         learn_object(region, [], 0)
+
+
+# ------------------------------------------------------------- the experiments' numbers
+#: Metrics of small runs of the experiments that read the rule, the observer or the learn loop,
+#: measured before these existed once (each experiment then had its own copy); fixed seeds.
+BEFORE: dict[str, tuple[list[str], dict[str, float]]] = {
+    "touch_objects": (["experiment.n_objects=20", "experiment.n_features=5", "experiment.max_sensations=8"],
+                      {"mean_sensations_to_converge": 1.1, "ideal_mean_sensations_to_converge": 1.1,
+                       "accuracy_at_1": 0.9, "accuracy_at_2": 1.0}),
+    "touch_objects_noise": (["experiment.n_objects=6", "experiment.max_sensations=4"],
+                            {"mean_sensations_to_converge": 4 / 3, "ideal_mean_sensations_to_converge": 4 / 3,
+                             "accuracy_at_1": 2 / 3, "accuracy_at_3": 1.0}),
+    "digit_saccades": (["world.params.test_per_class=1", "world.params.stride=4", "experiment.params.max_saccades=4"],
+                       {"accuracy_learned_final": 1.0, "accuracy_held_out_final": 0.8,
+                        "accuracy_held_out_noisy_final": 0.6}),
+    "hierarchy": (["experiment.n_objects=6", "experiment.params.n_scenes=3"],
+                  {"lower_sensations_feedback_on": 2.5, "lower_sensations_after_first_feedback_on": 20 / 9,
+                   "lower_sensations_feedback_off": 41 / 12, "lower_sensations_after_first_feedback_off": 31 / 9,
+                   "scene_accuracy_feedback_on": 1.0, "lower_recognised_feedback_off": 1.0}),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BEFORE))
+def test_each_experiment_reports_the_numbers_it_reported_with_its_own_copies(name: str) -> None:
+    from regions import build, load_config
+
+    overrides, expected = BEFORE[name]
+    metrics = build(load_config(f"configs/{name}.yaml", overrides)).run()[0]
+    assert {k: metrics[k] for k in expected} == pytest.approx(expected, abs=1e-12)
