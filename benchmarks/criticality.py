@@ -8,17 +8,27 @@ gamma = 2 at m = 1) and a driven branching network for multistep regression.  Pr
 2. fit time of our x_min scan against the ``powerlaw`` package on the same sizes;
 3. preferred size distributions at m = 0.9 / 1.0 / 1.1, and the lognormal fit at m = 1, x_min 2
    against an independent optimiser (profile likelihood: Brent over mu inside Brent over sigma);
-4. branching ratio by multistep regression (fully observed and 10 % of units) and pooled.
+4. branching ratio by multistep regression (fully observed and 10 % of units) and pooled;
+5. the learned network (configs/learned_criticality.yaml, protocol ``learned_criticality``): the
+   lateral distal threshold swept through ``experiment.sweep``; per value the measured m (multistep
+   regression, 95 % interval; pooled), the analytic cascade model's m beside it, tau, alpha, gamma
+   both routes, the preferred law, the runaway fraction, and the cluster-agreement test.
 
 Run:  python benchmarks/criticality.py [--n-avalanches 100000] [--seed 0] [--skip-powerlaw]
+                                       [--learned-only] [--skip-learned] [--stream 1000]
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 import warnings
+from pathlib import Path
+
+# run as a script, this folder comes first on sys.path and its columns.py would shadow the package
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 import numpy as np
 from scipy import optimize, special
@@ -105,7 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-powerlaw", action="store_true", help="do not time the powerlaw package (~25 s)")
     parser.add_argument("--duration-floor", type=int, default=30, help="smallest x_min scanned for durations")
+    parser.add_argument("--learned-only", action="store_true", help="only section 5 (the learned network)")
+    parser.add_argument("--skip-learned", action="store_true", help="skip section 5")
+    parser.add_argument("--stream", type=int, default=1000, help="sensations per knob value in section 5")
+    parser.add_argument("--thresholds", type=str, default="1,2,3,4,5", help="distal thresholds swept in section 5")
     args = parser.parse_args(argv)
+    if args.learned_only:
+        return learned_network(args)
     rng = np.random.default_rng(args.seed)
     n = args.n_avalanches
 
@@ -220,6 +236,57 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{m:>4} {label:<42} {full.m:>8.4f} {sub.m:>8.4f} {sub.b:>6.3f} {sub.slopes[0]:>8.4f} {pooled:>7.4f}  {status(ok)}")
     print("(MR: r_k = b m^k fitted for k = 1..k_max; r_1 10%: the naive one-step regression under subsampling;\n"
           " pooled: sum A_t+1 / sum A_t over 2e4 Galton-Watson avalanches, fully observed.)")
+    if not args.skip_learned:
+        learned_network(args)
+    return 0
+
+
+def _fmt(value: object, digits: int = 3) -> str:
+    if isinstance(value, float):
+        return "nan" if not math.isfinite(value) else f"{value:.{digits}f}"
+    return str(value)
+
+
+def learned_network(args: argparse.Namespace) -> int:
+    """Section 5: the distal-threshold sweep of the learned network (one fresh network per value)."""
+    from regions.builder import ProgressFactory, build
+    from regions.config import load_config
+    from regions.criticality import run_learned_criticality
+
+    root = Path(__file__).resolve().parent.parent
+    values = [int(v) for v in args.thresholds.split(",")]
+    cfg = load_config(root / "configs" / "learned_criticality.yaml").with_values({
+        "seed": args.seed,
+        "experiment.params.stream_sensations": args.stream,
+        "experiment.sweep": {"parameter": "regions.0.column.L23.distal.threshold", "values": values},
+    })
+    spec = cfg.regions[0]
+    start = time.perf_counter()
+    metrics = run_learned_criticality(build(cfg), progress=ProgressFactory(False), trial=0)
+    elapsed = time.perf_counter() - start
+    print(f"\nlearned network: {spec.columns} columns ({spec.lateral.topology}), {cfg.experiment.n_objects} objects, "
+          f"{args.stream} sensations per value, {cfg.experiment.params['movers']} movers, "
+          f"object change p={cfg.experiment.params['object_change_probability']}, "
+          f"feature noise {cfg.experiment.noise.feature}; knob {metrics['knob']} ({elapsed:.0f} s)")
+    print(f"{'knob':>4} {'m (MR) [95% CI]':>22} {'m pool':>7} {'m model':>7} {'tau':>6} {'alpha':>6} "
+          f"{'g fit':>6} {'g pred':>6} {'preferred':>19} {'runaway':>7} {'n_aval':>6} {'ev/sens':>7} "
+          f"{'agree':>5} {'p shuf':>6} {'p shift':>7}  verdict")
+    for r in metrics["table"]:
+        ci = r["m_ci"]
+        print(f"{r['value']:>4} {_fmt(r['m']):>6} [{_fmt(ci[0])}, {_fmt(ci[1])}]".ljust(27)
+              + f" {_fmt(r['m_pooled']):>7} {_fmt(r['m_predicted'], 2):>7} {_fmt(r['tau'], 2):>6} "
+              f"{_fmt(r['alpha'], 2):>6} {_fmt(r['gamma'], 2):>6} {_fmt(r['gamma_predicted'], 2):>6} "
+              f"{r['preferred']:>19} {_fmt(r['runaway_fraction'], 2):>7} {r['n_avalanches']:>6} "
+              f"{_fmt(r['events_per_sensation'], 1):>7} {r['agreement_events']:>5} "
+              f"{_fmt(r['agreement_p_shuffled'], 3):>6} {_fmt(r['agreement_p_shifted'], 3):>7}  {r['agreement_verdict']}")
+    print(f"value nearest m = 1: {metrics['value_nearest_critical']} (m = {_fmt(metrics['m_nearest_critical'])}, "
+          f"tau = {_fmt(metrics['tau_nearest_critical'], 2)}, alpha = {_fmt(metrics['alpha_nearest_critical'], 2)}; "
+          "targets tau 1.5 +- 0.1, alpha 2 +- 0.2)")
+    print("(m (MR): multistep regression, each avalanche's first 2 k_max bins one trial; m pool: sum A_t+1 / sum A_t\n"
+          " over complete avalanches; m model: the excitable cascade model of regions/sweeps.py, q(p) x mean excess\n"
+          " degree with p the connected fraction of the learned distal synapses; runaway: avalanches whose sensation\n"
+          " ended in a cycle or the settling limit; agree: cluster-agreement events; p shuf / p shift: the\n"
+          " agreement -> onset test against shuffled and time-shifted agreement times.)")
     return 0
 
 

@@ -14,8 +14,9 @@ learns feature objects (2017 protocol, one exposure each), and then senses a *st
 A column whose L2/3 hypothesis changes changes the votes its neighbours receive, so the change
 can spread over the settling iterations of the sensation.  Every settling iteration is a time bin;
 per bin the protocol counts L2/3 and L4 *events* (cells that turn on), the columns whose L2/3
-changed (per cluster), and each cluster's agreement (all its columns' L2/3 hold one learned
-object: overlap >= ``overlap_threshold`` with that object's code and the best of all objects).
+changed (per cluster), and each cluster's agreement (at least ``agreement_fraction`` of its
+columns' L2/3 hold one learned object: overlap >= ``overlap_threshold`` with that object's code
+and the best of all objects).
 A silent bin separates sensations, so an avalanche (maximal run of bins with L2/3 events)
 lives inside one sensation; it is a *runaway* when the sensation's settling ended in a cycle or
 hit ``L23.settle_max_iterations`` instead of a fixed point.
@@ -41,7 +42,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import ConfigDict
+from typing import Annotated
+
+from pydantic import ConfigDict, Field
 from pydantic.types import NonNegativeFloat, PositiveInt
 from scipy import sparse
 
@@ -74,6 +77,8 @@ class LearnedCriticalityParams(Params):
         movers: columns whose sensor moves at each sensation (the drive).
         object_change_probability: chance per sensation that the object under the sensors changes.
         overlap_threshold: L2/3 overlap (cells) with a learned code for a column to hold that object.
+        agreement_fraction: a cluster agrees when at least this fraction of its columns hold one
+            object (1.0: every column).
         k_max: largest lag of the multistep regression.
         min_tail_fraction: x_min candidates leave at least this fraction of the avalanches in the tail.
         agreement_window: bins after a cluster-agreement event in which an onset in that cluster counts.
@@ -87,6 +92,7 @@ class LearnedCriticalityParams(Params):
     movers: PositiveInt = 2
     object_change_probability: Fraction = 0.05
     overlap_threshold: PositiveInt = 5
+    agreement_fraction: Annotated[float, Field(gt=0.0, le=1.0)] = 1.0
     k_max: PositiveInt = 4
     min_tail_fraction: NonNegativeFloat = 0.1
     agreement_window: PositiveInt = 3
@@ -119,7 +125,8 @@ class StreamActivity:
 class _BinRecorder:
     """observe(iteration, region) hook: counts events of one settling iteration into bins."""
 
-    def __init__(self, region: Region, clusters: np.ndarray, codes: sparse.csr_array, overlap_threshold: int) -> None:
+    def __init__(self, region: Region, clusters: np.ndarray, codes: sparse.csr_array, overlap_threshold: int,
+                 agreement_fraction: float = 1.0) -> None:
         self.clusters = clusters
         self.n_clusters = int(clusters.max()) + 1
         self.cluster_size = np.bincount(clusters, minlength=self.n_clusters)
@@ -127,6 +134,8 @@ class _BinRecorder:
         self.n_columns = region.n_columns
         self.codes = codes  # (n_columns * cells, n_objects) membership of each L2/3 cell in each code
         self.overlap_threshold = int(overlap_threshold)
+        self.agreement_fraction = float(agreement_fraction)
+        self.n_objects = codes.shape[1]
         self.prev_l23 = np.zeros(0, dtype=np.int64)
         self.prev_l4 = np.zeros(0, dtype=np.int64)
         self.l23: list[int] = []
@@ -159,11 +168,11 @@ class _BinRecorder:
     def _agreement(self, l23: np.ndarray) -> np.ndarray:
         # the object each column holds (-1: none), from its overlaps with every object's code
         held = held_objects(code_overlaps(l23, self.n_columns, self.cells, self.codes), self.overlap_threshold)
-        out = np.zeros(self.n_clusters, dtype=bool)
-        for k in range(self.n_clusters):  # clusters are few (a handful): not a hot loop over columns
-            labels = held[self.clusters == k]
-            out[k] = labels[0] >= 0 and bool(np.all(labels == labels[0]))
-        return out
+        # votes[k, o]: columns of cluster k holding object o (held = -1 counts for none)
+        holding = held >= 0
+        votes = np.zeros((self.n_clusters, self.n_objects), dtype=np.int64)
+        np.add.at(votes, (self.clusters[holding], held[holding]), 1)
+        return votes.max(axis=1) >= np.ceil(self.agreement_fraction * self.cluster_size - 1e-9)
 
     def result(self, settle_kinds: list[str]) -> StreamActivity:
         return StreamActivity(
@@ -206,7 +215,7 @@ def stream_activity(net: Network, region_name: str, codes: list[sparse.csr_array
     clusters = graph_clusters(region.lateral_graph, seed=0)
     clusters = np.zeros(n, dtype=np.int64) if clusters is None else clusters
     recorder = _BinRecorder(region, clusters, _code_membership(codes, n, region.l23_params.cells),
-                            params.overlap_threshold)
+                            params.overlap_threshold, params.agreement_fraction)
     noise = net.config.experiment.noise
     n_objects = len(codes)
     current = int(rng.integers(n_objects))
