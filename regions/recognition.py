@@ -204,21 +204,22 @@ def ideal_observer(
     cell = np.ravel_multi_index(tuple(np.moveaxis(loc - lo + pad, -1, 0)), shape)  # (objects, pairs)
     grid[np.arange(n_obj)[:, None], cell] = feat
 
-    sensed_loc = loc[objs[:, None, None], touch]  # (rows, sensations, columns, dims)
+    # row-major strides of the grid: a coordinate's flat index is linear in it, so a hypothesis's
+    # cell is its first pair's index plus the displacement's (every coordinate lies on the grid)
+    strides = np.cumprod((1,) + shape[:0:-1])[::-1].astype(np.int64)
+    sensed_flat = (loc[objs[:, None, None], touch] - lo) @ strides  # (rows, sensations, columns)
     sensed_feat = feat[objs[:, None, None], touch]  # (rows, sensations, columns)
+    size = int(np.prod(shape))
     if relative:
-        anchor = loc - lo + pad  # (objects, pairs, dims): a hypothesis's first pair
-        n_anchor = n_pairs
+        sensed_flat = sensed_flat - sensed_flat[:, :1]  # displacement since each column's first touch
+        anchor = cell + np.arange(n_obj)[:, None] * size  # (objects, pairs): a hypothesis's first pair
     else:
-        anchor = np.zeros((n_obj, 1, loc.shape[2]), dtype=np.int64)
-        n_anchor = 1
+        anchor = np.arange(n_obj)[:, None] * size  # (objects, 1): the object itself
+    flat_grid = grid.reshape(-1)
     # alive[r, k, o, a]: column k's hypothesis (object o, first pair a) of row r survives
-    alive = np.ones((n_rows, n_cols, n_obj, n_anchor), dtype=bool)
+    alive = np.ones((n_rows, n_cols) + anchor.shape, dtype=bool)
     for s in range(n_sens):  # loop over sensations only
-        where = sensed_loc[:, s] - (sensed_loc[:, 0] if relative else lo)  # (rows, columns, dims)
-        coord = anchor[None, None] + where[:, :, None, None, :]  # (rows, columns, objects, anchors, dims)
-        flat = np.ravel_multi_index(tuple(np.moveaxis(coord, -1, 0)), shape)
-        seen = grid[np.arange(n_obj)[None, None, :, None], flat]  # every coordinate lies on the grid
+        seen = flat_grid[anchor[None, None] + sensed_flat[:, s, :, None, None]]
         alive &= seen == sensed_feat[:, s, :, None, None]
         per_column = alive.sum(axis=3)  # (rows, columns, objects): surviving first pairs
         object_alive = np.all(per_column > 0, axis=1)  # (rows, objects)
