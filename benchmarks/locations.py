@@ -7,7 +7,7 @@ Prints
   2. recognition over ``--seeds`` seeds at 100, 140 and 148 objects (148 = the published
      capacity, where about 90 % are recognised), with its standard error, beside an ideal
      observer given the same touches (objects it cannot single out, and its median touches);
-  3. sensations to recognise with 1, 3 and 5 voting columns (100 objects);
+  3. sensations to recognise with 1, 3, 5 and 8 voting columns (100 objects, all-to-all votes);
   4. with ``--capacity``: capacities by the reference's search (steps of 128 objects, then
      halving to 1 object) at the default parameters, for cells per axis 6/14/20 and feature
      pools 50/200, beside the published medians.
@@ -15,6 +15,7 @@ Prints
     python benchmarks/locations.py              # timings, recognition, votes (~1 minute)
     python benchmarks/locations.py --capacity --trials 5   # + capacity sweeps (~8 minutes)
     python benchmarks/locations.py --capacity-only --trials 3 --first-trial 2 --only "axis 20"
+    python benchmarks/locations.py --votes-only          # the votes table alone (~20 s)
 
 The network is the one Region (``regions.locations.make_grid_region``, the region the builder makes
 of configs/grid_objects.yaml): L6 grid modules -> L4 basal, L4 -> L6 anchoring, and with several
@@ -37,11 +38,12 @@ load; recognition and capacities are deterministic for the fixed seeds)::
          140   0.980  0.002   0.950   1.000          5.0            0            0           2.0
          148   0.920  0.004   0.865   0.973          6.0            0            0           2.0
 
-    sensations to recognise, 100 objects, columns voting through the object layer
-     columns  recognised  median   mean  seconds
-           1       1.000     3.0   2.92     0.23
-           3       1.000     2.0   2.06     4.27
-           5       1.000     2.0   2.09     6.47
+    sensations to recognise, 100 objects, columns voting through the object layer; seconds: fastest of 3 run(s) (load average 0.96 3.07 5.47)
+     columns  recognised  median   mean  seconds  learn s  infer s
+           1       1.000     3.0   2.92     0.06     0.02     0.03
+           3       1.000     2.0   2.06     0.87     0.44     0.42
+           5       1.000     2.0   2.09     1.92     0.94     0.99
+           8       1.000     2.0   2.14     4.14     1.85     2.29
 
     capacity (largest object count with < 10 % failures), the reference's search (steps of 128, then halving to 1 object), median of 5 trial(s) (load average 4.65 4.71 3.01)
                    setting   ours               trials  published  ratio  seconds
@@ -54,7 +56,18 @@ load; recognition and capacities are deterministic for the fixed seeds)::
 
 The votes table before the object layer was the real L2/3 (an object-level vote unit per learned
 object, same seeds): means 2.91 / 2.09 / 2.11 in 0.14 / 0.46 / 0.73 s; the L2/3 layer learns and
-settles 40-cell codes per column (bulk-built stores, batched settling), hence the seconds.  The
+settles 40-cell codes per column (bulk-built stores, batched settling), hence the seconds.  First
+measured at 4.27 / 6.47 s (3 / 5 columns, a loaded machine); the same code run alternately with
+the current one in one window took 1.01-1.13 / 2.35-2.95 / 5.82-6.30 s for 3 / 5 / 8 columns
+(inference 0.52-0.74 / 1.32-1.77 / 2.93-3.60 s) against 0.93-1.03 / 1.86-2.48 / 4.73-5.38 s
+(inference 0.40-0.46 / 0.95-1.43 / 2.38-2.90 s), identical sensations: the connected matrices the
+batched layers read (L2/3 proximal and distal, L4 apical and basal, 5 M synapses at 8 columns) are
+built by scipy's COO -> CSR conversion instead of a lexsort of every synapse (0.54-0.68 -> 0.07 s
+for the 8-column distal store), and the bulk L2/3 samples its codes and distal synapses by
+partition.  What remains is the union of candidate objects' codes on the first touch (~2000 L2/3
+cells per episode at 5 columns, one sparse product with 2 M distal synapses) and, in learning,
+building the bulk stores (``DendriteStore.from_synapses``: the duplicate check and two radix sorts,
+~60 % of the learning time at 8 columns).  The
 capacity table before the region refactor (separate generators for L4, L6 and the protocol; same
 seeds): 150, 63, 260, 467, 86, 268 -- the draws changed, the distribution did not: the default over
 seeds 0-9 (``--first-trial 5`` adds 148,150,149,152,150) has median 150.5, range 148-152, and the
@@ -127,13 +140,16 @@ def recognition(seeds: int) -> None:
               f"{np.median(np.concatenate([r['ideal_sensations'] for r in runs])):>13.1f}")
 
 
-def votes() -> None:
-    print("\nsensations to recognise, 100 objects, columns voting through the object layer")
-    print(f"{'columns':>8} {'recognised':>11} {'median':>7} {'mean':>6} {'seconds':>8}")
-    for columns in (1, 3, 5):
-        r = run_locations(100, seed=11, columns=columns)
+def votes(repeats: int = 1) -> None:
+    print(f"\nsensations to recognise, 100 objects, columns voting through the object layer; seconds: "
+          f"fastest of {repeats} run(s) ({_load()})")
+    print(f"{'columns':>8} {'recognised':>11} {'median':>7} {'mean':>6} {'seconds':>8} {'learn s':>8} {'infer s':>8}")
+    run_locations(20, seed=99, columns=3)  # warm-up (imports, first allocations)
+    for columns in (1, 3, 5, 8):
+        runs = [run_locations(100, seed=11, columns=columns) for _ in range(repeats)]
+        r = min(runs, key=lambda x: x["total_s"])
         print(f"{columns:>8} {r['accuracy']:>11.3f} {r['median_sensations']:>7.1f} {r['mean_sensations']:>6.2f} "
-              f"{r['total_s']:>8.2f}")
+              f"{r['total_s']:>8.2f} {r['learn_s']:>8.2f} {r['infer_s']:>8.2f}", flush=True)
 
 
 def capacities(trials: int, only: list[str] | None = None, first_trial: int = 0) -> None:
@@ -169,11 +185,14 @@ def main() -> None:
                         help="capacity rows whose name contains one of these (e.g. default 'axis 20' 'pool 50')")
     parser.add_argument("--first-trial", type=int, default=0, help="seed of the first capacity trial (to split runs)")
     parser.add_argument("--capacity-only", action="store_true", help="skip the timing, recognition and vote tables")
+    parser.add_argument("--votes-only", action="store_true", help="only the votes table")
     args = parser.parse_args()
-    if not args.capacity_only:
+    if args.votes_only:
+        votes(args.repeats)
+    elif not args.capacity_only:
         timings(args.repeats)
         recognition(args.seeds)
-        votes()
+        votes(args.repeats)
     if args.capacity or args.capacity_only:
         capacities(args.trials, args.only, args.first_trial)
 

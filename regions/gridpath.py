@@ -249,15 +249,14 @@ def _bulk_object_layer(region: Region, codes: GridCodes, objects: np.ndarray | N
     n_obj, n_feat, K, A = codes.winners.shape
     P, sdr = p.cells, p.sdr_size
     if objects is None:
-        picks = np.argsort(rng.random((n_obj * K, P)), axis=1)[:, :sdr]
+        picks = _smallest_keys(rng.random((n_obj * K, P)), sdr)
         objects = np.sort((picks + (np.arange(n_obj * K) % K)[:, None] * P).reshape(n_obj, K * sdr), axis=1)
     code = np.asarray(objects, dtype=np.int64).reshape(n_obj, K, sdr)
 
     def sample(candidates: np.ndarray, take: int) -> np.ndarray:
         if take >= candidates.shape[1]:
             return candidates
-        pick = np.argsort(rng.random(candidates.shape), axis=1)[:, :take]
-        return np.take_along_axis(candidates, pick, axis=1)
+        return np.take_along_axis(candidates, _smallest_keys(rng.random(candidates.shape), take), axis=1)
 
     # proximal: (object, feature, column, code cell) -> the column's winners of that feature
     prox_cell = np.broadcast_to(code[:, None], (n_obj, n_feat, K, sdr)).reshape(-1)
@@ -292,6 +291,33 @@ def _bulk_object_layer(region: Region, codes: GridCodes, objects: np.ndarray | N
     l23.load_state_arrays({"L23.distal_segment_episode": seg_episode, "L23.episode": np.array([episode0 + n_obj])})
     l23.reset()
     return code.reshape(n_obj, K * sdr)
+
+
+def _smallest_keys(keys: np.ndarray, take: int) -> np.ndarray:
+    """Column indices of the ``take`` smallest keys of every row of ``keys`` ``(rows, n)``, in no set order.
+
+    The set of the first ``take`` columns of ``argsort(keys, axis=1)`` (the same set for distinct keys, as
+    random floats are) by a partition: linear in ``n`` instead of ``n log n``.  The callers keep sets
+    (a code is sorted, a segment's synapses are stored by presynaptic cell), so the order is free.
+    """
+    if take >= keys.shape[1]:
+        return np.broadcast_to(np.arange(keys.shape[1]), keys.shape)
+    return np.argpartition(keys, take - 1, axis=1)[:, :take]
+
+
+def connected_csr(store: Any) -> sparse.csr_array:
+    """``store.connected_matrix()`` (0/1 int32 ``(n_presynaptic, segment slots)``) built in linear time.
+
+    The same matrix, sorted indices included: scipy's COO -> CSR conversion groups the connected synapses
+    by presynaptic cell and sorts each row's few segments, instead of one lexsort of every synapse.
+    """
+    syn = store.live_synapses()
+    keep = syn.permanence >= store.connected_threshold
+    pre, seg = syn.presynaptic[keep], syn.segment[keep]
+    matrix = sparse.csr_array((np.ones(pre.size, dtype=np.int32), (pre, seg)),
+                              shape=(store.n_presynaptic, store.n_segment_slots))
+    matrix.sort_indices()
+    return matrix
 
 
 def grow_apical(region: Region, cells: np.ndarray, candidates: tuple[np.ndarray, np.ndarray]) -> None:
@@ -333,7 +359,7 @@ def _learn_batch(region: Region, world: GridObjectWorld, phases0: np.ndarray) ->
     if np.any(hit) and _share_minicolumn(mc, r[hit], gram.indices[hit]):
         return None
     if l4.basal.n_segments:
-        old = sparse.csr_array(rows_l6.astype(np.int32) @ l4.basal.connected_matrix())
+        old = sparse.csr_array(rows_l6.astype(np.int32) @ connected_csr(l4.basal))
         r = np.repeat(np.arange(old.shape[0]), np.diff(old.indptr))
         hit = old.data >= thr_b
         seg_mc = l4.basal.segment_cell[old.indices[hit]] // p4.cells_per_minicolumn
@@ -353,7 +379,7 @@ def _learn_batch(region: Region, world: GridObjectWorld, phases0: np.ndarray) ->
     if np.any(hit) and np.any((learn_cells[r[hit]] == learn_cells[gram.indices[hit]]).any(axis=1)):
         return None
     if l6.anchor.n_segments:
-        old = sparse.csr_array(rows_l4.astype(np.int32) @ l6.anchor.connected_matrix())
+        old = sparse.csr_array(rows_l4.astype(np.int32) @ connected_csr(l6.anchor))
         r = np.repeat(np.arange(old.shape[0]), np.diff(old.indptr))
         hit = old.data >= p6.anchoring_threshold
         owner = l6.anchor.segment_cell[old.indices[hit]]
@@ -510,7 +536,7 @@ class _Readout:
         order = np.argsort(seg_mc, kind="stable")
         self.seg = live[order]
         self.seg_cell = seg_cell[self.seg]
-        self.sets = SynapseSets(l4.basal.connected_matrix())
+        self.sets = SynapseSets(connected_csr(l4.basal))
         self.seg_set = self.sets.segment_set[self.seg]
         self.mc_ptr = np.zeros(l4.n_minicolumns + 1, dtype=np.int64)
         np.cumsum(np.bincount(seg_mc, minlength=l4.n_minicolumns), out=self.mc_ptr[1:])
@@ -899,9 +925,12 @@ class _ObjectLayer:
         self.n_cells = l23.n_cells
         # proximal segments grouped by identical connected sets (a sensation's segments on all the
         # object's code cells sample the same L4 winners)
-        self.prox_sets = SynapseSets(l23.proximal.connected_matrix())
+        self.prox_sets = SynapseSets(connected_csr(l23.proximal))
         self.prox_cell = l23.proximal.segment_cell.astype(np.int64)
-        self.dist = l23.distal.connected_matrix().astype(np.int32)  # (K * P, segments)
+        self.dist = connected_csr(l23.distal)  # (K * P, segments) int32
+        # L4's connected apical synapses (K * P, L4 apical segments), read as this run's stores are: a
+        # store grown in place after an earlier run is read afresh (a cache kept across runs went stale)
+        self.apical = connected_csr(region.L4.apical) if region.L4.apical is not None else None
         self.dist_cell = l23.distal.segment_cell.astype(np.int64)
         episode = np.asarray(l23.state_arrays()["L23.distal_segment_episode"], dtype=np.int64)
         self.dist_episode = np.zeros(self.dist_cell.size, dtype=np.int64)
@@ -1004,20 +1033,10 @@ class _ObjectLayer:
         if l4.apical is None or keys.size == 0:
             return None
         rows, cells = np.divmod(keys, self.n_cells)
-        r, seg = self._thresholded(rows, cells, n, self.n_cells, _apical_matrix(region), l4.params.apical_threshold)
+        r, seg = self._thresholded(rows, cells, n, self.n_cells, self.apical, l4.params.apical_threshold)
         out = np.zeros((n, l4.n_cells), dtype=bool)
         out[r, l4.apical.segment_cell[seg]] = True
         return out
-
-
-def _apical_matrix(region: Region) -> sparse.csr_array:
-    """L4's connected apical synapses ``(K * L2/3 cells, segments)``, int32 (cached on the region's readout key)."""
-    cached = getattr(region, "_grid_apical", None)
-    if cached is not None and cached[0] is region.L4.apical:
-        return cached[1]
-    matrix = region.L4.apical.connected_matrix().astype(np.int32)
-    region._grid_apical = (region.L4.apical, matrix)
-    return matrix
 
 
 def _state_hash(keys: np.ndarray, n: int, n_cells: int) -> np.ndarray:

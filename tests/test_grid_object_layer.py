@@ -165,3 +165,20 @@ def test_bulk_object_layer_learning_grows_what_the_layer_grows():
         assert len(episodes[-1]) == world.n_objects
     assert episodes[0] == episodes[1]
     assert stepwise.L23.state_arrays()["L23.episode"][0] == bulk.L23.state_arrays()["L23.episode"][0]
+
+
+def test_batched_episodes_read_the_feedback_learned_after_an_earlier_inference():
+    # a second set of objects learned into the same region grows L4's apical store in place; the
+    # batched episodes must read the grown store, not the one an earlier inference read
+    region = make_grid_region(columns=3, seed=1)
+    first = GridObjectWorld(15, 20, seed=2)
+    orders = touch_orders(np.random.default_rng(3), 15, 3, 10, 4)
+    region.infer_grid_episodes(first, region.learn_grid_objects(first), orders, seed=5)
+    apical = region.L4.apical.n_segments
+    second = GridObjectWorld(15, 20, seed=7)
+    codes = region.learn_grid_objects(second)
+    assert region.L4.apical.n_segments > apical
+    batched = region.infer_grid_episodes(second, codes, orders, seed=5)
+    reference = region.infer_grid_episodes(second, codes, orders, seed=5, sequential=True)
+    assert np.array_equal(batched.sensations, reference.sensations)
+    assert np.array_equal(batched.wrong_lock, reference.wrong_lock)
