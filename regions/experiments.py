@@ -379,7 +379,8 @@ def _finite_mean(x: np.ndarray) -> float | None:
 
 
 @register_builder("touch_objects", "experiment", params=TouchObjectsParams, protocol=True,
-                  uses=Uses().but(add_keys={"phases", "recording"}))
+                  uses=Uses().but(add_keys={"phases", "recording"},
+                                  layers={"L6", "L4", "L23", "L1", "L5"}))
 def run_touch_objects(net: Network, *, progress: ProgressFactory, trial: int) -> dict[str, Any]:
     """Learn feature objects into ``net`` and recognise them by touch (2017 protocol).
 
