@@ -370,29 +370,9 @@ def stream_statistics(activity: StreamActivity, params: LearnedCriticalityParams
     sizes, durations = complete.sizes, complete.durations
     out["m_pooled"] = dyn.branching_ratio_pooled(complete) if len(complete) else nan
     min_tail = max(10, int(np.ceil(params.min_tail_fraction * max(sizes.size, 1))))
-    tau = alpha = None
-    try:
-        tau = dyn.fit_power_law(sizes, min_tail=min_tail)
-        out.update(tau=tau.exponent, tau_sigma=tau.sigma, tau_x_min=tau.x_min, tau_n_tail=tau.n_tail)
-    except ValueError:
-        out.update(tau=nan, tau_sigma=nan, tau_x_min=None, tau_n_tail=0)
-    try:
-        alpha = dyn.fit_power_law(durations, min_tail=min_tail)
-        out.update(alpha=alpha.exponent, alpha_x_min=alpha.x_min)
-    except ValueError:
-        out.update(alpha=nan, alpha_x_min=None)
-    try:
-        out["gamma"] = float(dyn.size_duration_exponent(sizes, durations, t_min=2).gamma)
-    except ValueError:
-        out["gamma"] = nan
-    out["gamma_predicted"] = (dyn.predicted_gamma(tau, alpha)[0]
-                              if tau is not None and alpha is not None and tau.exponent > 1 else nan)
-    if tau is not None:
-        comparisons = dyn.compare_distributions(sizes, tau, significance=significance)
-        out["preferred"] = dyn.preferred_distribution(sizes, tau, comparisons=comparisons)
-        out["comparisons"] = {k: {"R": c.R, "p": c.p, "preferred": c.preferred} for k, c in comparisons.items()}
-    else:
-        out["preferred"], out["comparisons"] = "n/a", {}
+    row, _, _ = dyn.avalanche_exponents(sizes, durations, min_tail=min_tail, gamma_t_min=2,
+                                        significance=significance)
+    out.update(row)
     within, across = _consensus_times(activity)
     out["consensus_bins_within_cluster"], out["consensus_bins_across_clusters"] = within, across
     out["agreement_test"] = (agreement_onset_test(activity, aval, params.agreement_window, params.controls, rng)

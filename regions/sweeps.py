@@ -550,32 +550,11 @@ def avalanche_statistics(
         out["m_MR"], out["m_MR_stderr"] = float(mr.m), float(mr.stderr)
     except ValueError:
         out["m_MR"] = out["m_MR_stderr"] = nan
-    tau = alpha = None
     min_tail = max(10, int(math.ceil(min_tail_fraction * sizes.size)))
-    try:
-        tau = dyn.fit_power_law(sizes, min_tail=min_tail)
-        out.update(tau=tau.exponent, tau_sigma=tau.sigma, tau_x_min=tau.x_min, tau_n_tail=tau.n_tail)
-    except ValueError:
-        out.update(tau=nan, tau_sigma=nan, tau_x_min=None, tau_n_tail=0)
-    try:
-        floor = max(1, int(duration_x_min_floor))
-        alpha = dyn.fit_power_law(durations, min_tail=min_tail,
-                                  x_min_range=(floor, max(floor, int(durations.max()))))
-        out.update(alpha=alpha.exponent, alpha_x_min=alpha.x_min)
-    except ValueError:
-        out.update(alpha=nan, alpha_x_min=None)
-    try:
-        scaling = dyn.size_duration_exponent(sizes, durations, t_min=gamma_t_min)
-        out["gamma"] = float(scaling.gamma)
-    except ValueError:
-        out["gamma"] = nan
-    out["gamma_predicted"] = dyn.predicted_gamma(tau, alpha)[0] if tau and alpha and tau.exponent > 1 else nan
-    if tau is not None:
-        comparisons = dyn.compare_distributions(sizes, tau, significance=significance)
-        out["preferred"] = dyn.preferred_distribution(sizes, tau, comparisons=comparisons)
-        out["comparisons"] = {name: {"R": c.R, "p": c.p, "preferred": c.preferred} for name, c in comparisons.items()}
-    else:
-        out["preferred"], out["comparisons"] = "n/a", {}
+    row, _, _ = dyn.avalanche_exponents(sizes, durations, min_tail=min_tail,
+                                        duration_x_min_floor=duration_x_min_floor, gamma_t_min=gamma_t_min,
+                                        significance=significance)
+    out.update(row)
     out["sizes_ccdf"] = _ccdf(sizes)
     out["durations_ccdf"] = _ccdf(durations)
     out["size_by_duration"] = mean_size_by_duration(sizes, durations)  # <S>(T), for the report

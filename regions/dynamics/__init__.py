@@ -38,6 +38,7 @@ from .crackling import (
     CracklingNoise,
     ScalingFit,
     ShapeCollapse,
+    avalanche_exponents,
     crackling_noise,
     predicted_gamma,
     shape_collapse,
@@ -92,6 +93,7 @@ __all__ = [
     "size_duration_exponent",
     "predicted_gamma",
     "shape_collapse",
+    "avalanche_exponents",
     "crackling_noise",
     # branching ratio
     "MultistepRegression",

@@ -308,3 +308,59 @@ def crackling_noise(
         gamma_predicted=predicted_gamma(size_fit, duration_fit),
         collapse=collapse,
     )
+
+
+def avalanche_exponents(
+    sizes: ArrayLike,
+    durations: ArrayLike,
+    *,
+    min_tail: int = 10,
+    duration_x_min_floor: int | None = None,
+    gamma_t_min: int = 2,
+    significance: float = 0.1,
+) -> tuple[dict[str, object], PowerLawFit | None, PowerLawFit | None]:
+    """The exponent table of a sweep point: tau, alpha, gamma two ways and the preferred law.
+
+    ``sizes`` / ``durations``: complete avalanches (truncated ones left out by the caller).
+    ``min_tail``: the least tail the KS scan of x_min may keep; ``duration_x_min_floor``
+    restricts alpha's scan to x_min >= floor (see :func:`crackling_noise`).  A fit that cannot be
+    made (too few avalanches) gives NaN, not an error.  Returns ``(row, tau_fit, alpha_fit)``;
+    ``row`` holds ``tau``, ``tau_sigma``, ``tau_x_min``, ``tau_n_tail``, ``alpha``,
+    ``alpha_x_min``, ``gamma`` (the <S>(T) regression from ``gamma_t_min``), ``gamma_predicted``
+    ((alpha - 1)/(tau - 1)), ``preferred`` and ``comparisons`` (power law against lognormal,
+    exponential and truncated power law, each ``{"R", "p", "preferred"}``).
+    """
+    from .alternatives import compare_distributions, preferred_distribution
+
+    sizes = np.asarray(sizes)
+    durations = np.asarray(durations)
+    nan = float("nan")
+    row: dict[str, object] = {}
+    tau = alpha = None
+    try:
+        tau = fit_power_law(sizes, min_tail=min_tail)
+        row.update(tau=tau.exponent, tau_sigma=tau.sigma, tau_x_min=tau.x_min, tau_n_tail=tau.n_tail)
+    except ValueError:
+        row.update(tau=nan, tau_sigma=nan, tau_x_min=None, tau_n_tail=0)
+    try:
+        options: dict[str, object] = {}
+        if duration_x_min_floor is not None:
+            floor = max(1, int(duration_x_min_floor))
+            options["x_min_range"] = (floor, max(floor, int(durations.max())))
+        alpha = fit_power_law(durations, min_tail=min_tail, **options)
+        row.update(alpha=alpha.exponent, alpha_x_min=alpha.x_min)
+    except ValueError:
+        row.update(alpha=nan, alpha_x_min=None)
+    try:
+        row["gamma"] = float(size_duration_exponent(sizes, durations, t_min=gamma_t_min).gamma)
+    except ValueError:
+        row["gamma"] = nan
+    row["gamma_predicted"] = (predicted_gamma(tau, alpha)[0]
+                              if tau is not None and alpha is not None and tau.exponent > 1 else nan)
+    if tau is not None:
+        comparisons = compare_distributions(sizes, tau, significance=significance)
+        row["preferred"] = preferred_distribution(sizes, tau, comparisons=comparisons)
+        row["comparisons"] = {k: {"R": c.R, "p": c.p, "preferred": c.preferred} for k, c in comparisons.items()}
+    else:
+        row["preferred"], row["comparisons"] = "n/a", {}
+    return row, tau, alpha
