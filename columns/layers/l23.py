@@ -27,6 +27,7 @@ narrow it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,7 +38,7 @@ from ..kernels import (as_index_array, group_ranks, sample_per_row, setdiff_ints
 from ..plasticity import HebbianRule, PlasticityRule, get_rule
 from .l4 import column_candidates
 
-__all__ = ["L23Layer", "L23Params", "PROXIMAL_DENDRITES", "DISTAL_DENDRITES"]
+__all__ = ["L23Layer", "L23Params", "PROXIMAL_DENDRITES", "DISTAL_DENDRITES", "admit_by_support"]
 
 #: How L2/3 cells keep their proximal (L4) synapses: ``per_sensation`` grows one segment per
 #: (cell, sensation of an object), so a segment holds one (feature, location) pattern and
@@ -112,6 +113,45 @@ def _tier_admission(column: np.ndarray, support: np.ndarray, already: np.ndarray
     admit = np.empty(n, dtype=bool)
     admit[order] = already[c] + higher < quota
     return admit
+
+
+def admit_by_support(ff_cells: np.ndarray, support_of: Callable[[np.ndarray], np.ndarray], prev: np.ndarray,
+                     n_rows: int, params: L23Params) -> tuple[np.ndarray, np.ndarray]:
+    """Steps 1 and 2 of L2/3 inference, for any batch of rows (columns, or episodes x columns).
+
+    1. feed-forward-supported cells with distal support, admitted by tiers of support while a
+       row holds fewer than ``sdr_size``;
+    2. inertia: previously active cells by support, at most ``inertia`` x their count per row,
+       again by tiers.
+
+    ``ff_cells`` / ``prev``: sorted flat cells (row ``r``'s cell ``c`` is ``r * cells + c``);
+    ``support_of(cells)``: their distal support (int).  Returns the chosen cells (sorted) and the
+    number chosen per row, ``(n_rows,)``.  Step 3 (filling a short row with a random share of the
+    remaining feed-forward cells) is the caller's, as it owns the random generator(s).
+    """
+    p = params
+    P, C = p.cells, int(n_rows)
+    s_ff = support_of(ff_cells)
+    lat = ff_cells[s_ff > 0]
+    chosen = lat[_tier_admission(lat // P, s_ff[s_ff > 0], np.zeros(C, dtype=np.int64), p.sdr_size)]
+    n_chosen = np.bincount(chosen // P, minlength=C)
+    if p.inertia > 0 and prev.size:
+        prev_cells = setdiff_ints(prev, chosen)
+        pc = prev_cells // P
+        short = n_chosen[pc] < p.sdr_size
+        prev_cells, pc = prev_cells[short], pc[short]
+        if prev_cells.size:
+            s_prev = support_of(prev_cells)
+            order = np.lexsort((-s_prev, pc))
+            cap = np.floor(np.bincount(pc, minlength=C) * p.inertia).astype(np.int64)
+            ranks = np.empty(prev_cells.size, dtype=np.int64)
+            ranks[order] = group_ranks(pc[order])
+            capped = ranks < cap[pc]
+            prev_cells, pc, s_prev = prev_cells[capped], pc[capped], s_prev[capped]
+            admitted = prev_cells[_tier_admission(pc, s_prev, n_chosen, p.sdr_size)]
+            chosen = union_ints(chosen, admitted)
+            n_chosen = np.bincount(chosen // P, minlength=C)
+    return chosen, n_chosen
 
 
 class L23Layer:
@@ -306,28 +346,7 @@ class L23Layer:
         support = self._support(prev) if prev.size else np.zeros(self.n_cells, dtype=np.int64)
         self.support = support
         C = self.n_columns
-        # 1. feed-forward cells with distal support, by tiers of support
-        s_ff = support[ff_cells]
-        lat = ff_cells[s_ff > 0]
-        chosen = lat[_tier_admission(lat // P, s_ff[s_ff > 0], np.zeros(C, dtype=np.int64), p.sdr_size)]
-        n_chosen = np.bincount(chosen // P, minlength=C)
-        # 2. inertia: previously active cells by support, capped at inertia * their count
-        if p.inertia > 0 and prev.size:
-            prev_cells = setdiff_ints(prev, chosen)
-            pc = prev_cells // P
-            short = n_chosen[pc] < p.sdr_size
-            prev_cells, pc = prev_cells[short], pc[short]
-            if prev_cells.size:
-                s_prev = support[prev_cells]
-                order = np.lexsort((-s_prev, pc))
-                cap = np.floor(np.bincount(pc, minlength=C) * p.inertia).astype(np.int64)
-                ranks = np.empty(prev_cells.size, dtype=np.int64)
-                ranks[order] = group_ranks(pc[order])
-                capped = ranks < cap[pc]
-                prev_cells, pc, s_prev = prev_cells[capped], pc[capped], s_prev[capped]
-                admitted = prev_cells[_tier_admission(pc, s_prev, n_chosen, p.sdr_size)]
-                chosen = union_ints(chosen, admitted)
-                n_chosen = np.bincount(chosen // P, minlength=C)
+        chosen, n_chosen = admit_by_support(ff_cells, support.__getitem__, prev, C, p)
         # 3. still short: a share of the remaining feed-forward cells, at least the discrepancy
         discrepancy = np.maximum(p.sdr_size - n_chosen, 0)
         if discrepancy.any():
