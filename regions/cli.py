@@ -396,8 +396,10 @@ def estimate_budget(cfg: Any, lateral_degree: dict[str, float] | None = None) ->
     features_per_object per column): L4 basal and apical: every one of the ``active_minicolumns``
     winner cells grows one segment of ``sample_size`` synapses per pair; L1 (only with incoming
     feedback): the same with the L1 sample size; L2/3 proximal: ``sdr_size`` cells x
-    ``proximal.sample_size`` synapses per pair; L2/3 distal: one internal segment per object cell
-    plus one per lateral neighbour (mean degree), ``distal.sample_size`` synapses each; L6 (grid
+    ``proximal.sample_size`` synapses per pair, on one segment per (cell, pair) (``per_sensation``)
+    or one dendrite per cell (``per_cell``); L2/3 distal: one internal segment per object cell
+    plus one per lateral neighbour (mean degree), ``distal.sample_size`` synapses each, per object
+    (``per_object``) or per cell (``per_source``); L6 (grid
     modules): one anchor segment per module per pair.  Only the layers a column lists are counted.  Synapses cost 12 bytes, segments 12, cells 2.
     """
     exp = cfg.experiment
@@ -413,7 +415,10 @@ def estimate_budget(cfg: Any, lateral_degree: dict[str, float] | None = None) ->
             "L4": (l4.cells, 2 * pairs * l4.active_minicolumns, 2 * pairs * l4.active_minicolumns * l4.sample_size),
             "L23": (
                 l23.cells,
-                exp.n_objects * l23.sdr_size * (2 + degree),
+                (pairs * l23.sdr_size if l23.proximal.dendrites == "per_sensation"
+                 else min(l23.cells, exp.n_objects * l23.sdr_size))
+                + (exp.n_objects * l23.sdr_size if l23.distal.dendrites == "per_object"
+                   else min(l23.cells, exp.n_objects * l23.sdr_size)) * (1 + degree),
                 pairs * l23.sdr_size * l23.proximal.sample_size
                 + exp.n_objects * l23.sdr_size * (1 + degree) * l23.distal.sample_size,
             ),

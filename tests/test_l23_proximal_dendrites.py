@@ -116,3 +116,20 @@ def test_per_source_map_survives_state_arrays_round_trip() -> None:
     learn_objects(fresh, world, np.array([0]), repeats=3)
     assert fresh.L23.distal.cell_segment_count.max() <= 1
     assert fresh.L23.distal.n_segments >= before
+
+
+@pytest.mark.parametrize("extra", [[], ["regions[0].column.L23.proximal.dendrites=per_cell",
+                                        "regions[0].column.L23.distal.dendrites=per_source"]])
+def test_the_budget_counts_the_segments_each_dendrite_model_grows(extra) -> None:
+    from regions import build
+    from regions.cli import estimate_budget
+
+    cfg = load_config(ROOT / "configs" / "touch_objects.yaml",
+                      ["experiment.n_objects=6", "experiment.max_sensations=1", "experiment.params.test_objects=1",
+                       *extra])
+    net = build(cfg)
+    net.run(trials=1)
+    region = net.regions["S1"]
+    learned = region.L23.proximal.n_segments + region.L23.distal.n_segments
+    estimate = next(r for r in estimate_budget(cfg) if r["layer"] == "L23")["segments"]
+    assert abs(estimate - learned) <= 0.1 * learned, (estimate, learned)
