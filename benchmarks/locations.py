@@ -38,12 +38,12 @@ load; recognition and capacities are deterministic for the fixed seeds)::
          140   0.980  0.002   0.950   1.000          5.0            0            0           2.0
          148   0.920  0.004   0.865   0.973          6.0            0            0           2.0
 
-    sensations to recognise, 100 objects, columns voting through the object layer; seconds: fastest of 3 run(s) (load average 0.96 3.07 5.47)
+    sensations to recognise, 100 objects, columns voting through the object layer; seconds: fastest of 3 run(s) (load average 4.34 4.10 4.82)
      columns  recognised  median   mean  seconds  learn s  infer s
-           1       1.000     3.0   2.92     0.06     0.02     0.03
-           3       1.000     2.0   2.06     0.87     0.44     0.42
-           5       1.000     2.0   2.09     1.92     0.94     0.99
-           8       1.000     2.0   2.14     4.14     1.85     2.29
+           1       1.000     3.0   2.92     0.05     0.02     0.03
+           3       1.000     2.0   2.06     0.79     0.33     0.45
+           5       1.000     2.0   2.09     1.56     0.67     0.89
+           8       1.000     2.0   2.14     3.91     1.38     2.52
 
     capacity (largest object count with < 10 % failures), the reference's search (steps of 128, then halving to 1 object), median of 5 trial(s) (load average 4.65 4.71 3.01)
                    setting   ours               trials  published  ratio  seconds
@@ -57,18 +57,20 @@ load; recognition and capacities are deterministic for the fixed seeds)::
 The votes table before the object layer was the real L2/3 (an object-level vote unit per learned
 object, same seeds): means 2.91 / 2.09 / 2.11 in 0.14 / 0.46 / 0.73 s; the L2/3 layer learns and
 settles 40-cell codes per column (bulk-built stores, batched settling), hence the seconds.  First
-measured at 4.27 / 6.47 s (3 / 5 columns, a loaded machine); the same code run alternately with
-the current one in one window took 1.01-1.13 / 2.35-2.95 / 5.82-6.30 s for 3 / 5 / 8 columns
-(inference 0.52-0.74 / 1.32-1.77 / 2.93-3.60 s) against 0.93-1.03 / 1.86-2.48 / 4.73-5.38 s
-(inference 0.40-0.46 / 0.95-1.43 / 2.38-2.90 s), identical sensations: the connected matrices the
-batched layers read (L2/3 proximal and distal, L4 apical and basal, 5 M synapses at 8 columns) are
-built by scipy's COO -> CSR conversion instead of a lexsort of every synapse (0.54-0.68 -> 0.07 s
-for the 8-column distal store), and the bulk L2/3 samples its codes and distal synapses by
-partition.  What remains is the union of candidate objects' codes on the first touch (~2000 L2/3
-cells per episode at 5 columns, one sparse product with 2 M distal synapses) and, in learning,
-building the bulk stores (``DendriteStore.from_synapses``: the duplicate check and two radix sorts,
-~60 % of the learning time at 8 columns).  The
-capacity table before the region refactor (separate generators for L4, L6 and the protocol; same
+measured at 4.27 / 6.47 s (3 / 5 columns, a loaded machine); that code run alternately with the
+current one in one window (3 rounds, load average ~4) took 1.21-1.31 / 2.49-2.74 / 6.06-7.10 s for
+3 / 5 / 8 columns (learning 2.66-2.97 s, inference 3.40-4.13 s at 8) against 0.94-0.98 / 1.69-2.28
+/ 4.22-4.73 s (learning 1.67-2.05 s, inference 2.17-3.03 s at 8), identical sensations and learned
+stores: the connected matrices the batched layers read (L2/3 proximal and distal, L4 apical and
+basal; 5 M synapses at 8 columns) are built by scipy's COO -> CSR conversion instead of a lexsort of
+every synapse (0.54-0.68 -> 0.07 s for the 8-column distal store), the bulk L2/3 samples its codes
+and distal synapses by partition, and ``DendriteStore.from_synapses`` finds duplicate pairs in the
+segment order it builds anyway instead of sorting every (segment, presynaptic) key (0.5 s of 5 M
+keys).  What remains is the union of candidate objects' codes on the first touch (~2000 L2/3 cells
+per episode at 5 columns, one sparse product with 2 M distal synapses) and, in learning, the radix
+sorts that build the bulk stores.
+
+The capacity table before the region refactor (separate generators for L4, L6 and the protocol; same
 seeds): 150, 63, 260, 467, 86, 268 -- the draws changed, the distribution did not: the default over
 seeds 0-9 (``--first-trial 5`` adds 148,150,149,152,150) has median 150.5, range 148-152, and the
 reference's own default trials span 143-152.
