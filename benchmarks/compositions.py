@@ -18,32 +18,35 @@ An object is recognised when every column's anchored location cells single it ou
 
 Each row runs the protocol through ``build(config).run()``, the path ``cortical run`` takes.
 Measured on the 2-core development machine shared with other jobs (seconds vary with the load;
-sensations are deterministic for the fixed seeds)::
+sensations are deterministic for the fixed seeds; the 8-column ring took 7.3 s at load ~7.9 before
+the grid path's connected matrices and bulk stores were built in linear time)::
 
-    sensations to recognise, 100 grid objects (pool 100, 10 features), the same objects per seed; seeds 0-2 (load average 7.90 7.51 7.80)
+    sensations to recognise, 100 grid objects (pool 100, 10 features), the same objects per seed; seeds 0-2 (load average 1.65 2.67 4.00)
                    composition  recognised  median   mean          per seed (mean)  seconds
              1 column [L6, L4]       1.000     3.0   2.97           2.89,2.99,3.02      0.1
-          8 ring (cycle_graph)       1.000     2.0   2.17           2.16,2.21,2.15      7.3
-         8 ring offsets [1, 2]       1.000     2.0   2.17           2.16,2.21,2.15     10.7
-                  8 all-to-all       1.000     2.0   2.17           2.16,2.21,2.15     11.3
-      8 no edges (empty_graph)       1.000     3.0   2.90           2.89,2.95,2.87      6.7
-       8 without L2/3 [L6, L4]       1.000     4.0   4.08           4.04,4.23,3.98      1.2
+          8 ring (cycle_graph)       1.000     2.0   2.17           2.16,2.21,2.15      2.8
+         8 ring offsets [1, 2]       1.000     2.0   2.17           2.16,2.21,2.15      3.2
+                  8 all-to-all       1.000     2.0   2.17           2.16,2.21,2.15      4.1
+      8 no edges (empty_graph)       1.000     3.0   2.90           2.89,2.95,2.87      2.2
+       8 without L2/3 [L6, L4]       1.000     4.0   4.08           4.04,4.23,3.98      0.4
 
-    sensations to recognise, 20 grid objects (pool 10, 10 features), the same objects per seed; seeds 0-2 (load average 6.88 7.39 7.73)
+    sensations to recognise, 20 grid objects (pool 10, 10 features), the same objects per seed; seeds 0-2 (load average 1.36 2.48 3.89)
                    composition  recognised  median   mean          per seed (mean)  seconds
-             1 column [L6, L4]       0.967     7.0   8.24           9.20,6.79,8.74      0.1
-          8 ring (cycle_graph)       1.000     3.0   3.08           3.15,3.10,3.00      1.7
-         8 ring offsets [1, 2]       1.000     3.0   3.08           3.15,3.10,3.00      1.8
-                  8 all-to-all       1.000     3.0   3.08           3.15,3.10,3.00      1.8
-      8 no edges (empty_graph)       1.000     5.0   5.47           5.30,5.10,6.00      1.6
-       8 without L2/3 [L6, L4]       0.883    10.0  12.75        13.81,11.28,13.16      0.5
+             1 column [L6, L4]       0.967     7.0   8.24           9.20,6.79,8.74      0.0
+          8 ring (cycle_graph)       1.000     3.0   3.08           3.15,3.10,3.00      0.6
+         8 ring offsets [1, 2]       1.000     3.0   3.08           3.15,3.10,3.00      0.5
+                  8 all-to-all       1.000     3.0   3.08           3.15,3.10,3.00      0.6
+      8 no edges (empty_graph)       1.000     5.0   5.47           5.30,5.10,6.00      0.5
+       8 without L2/3 [L6, L4]       0.883    10.0  12.75        13.81,11.28,13.16      0.2
 
 A plain ring is enough: within a touch's settling (at most 10 iterations) the votes cross the
-ring (diameter 4) and the L2/3 activity reaches the fixed point all-to-all votes reach -- the
-same active-cell counts touch by touch, hence the same sensations on every seed -- so the
-shipped config uses ``cycle_graph`` (fewer distal segments: 3 sources per column instead of 8).
-Without votes every column must single the object out alone, so 8 columns need more touches
-than 1 (the slowest of 8); without L2/3 more still (no apical narrowing of L4).
+ring (diameter 4) and the L2/3 activity reaches the fixed point all-to-all votes reach (the same
+L2/3 active-cell counts touch by touch where compared: 20 objects, pool 10), hence the same
+sensations on every seed -- so the shipped config uses ``cycle_graph`` (3 distal sources per column
+instead of 8: fewer synapses, faster).  Recognition needs every column to single the object out:
+8 columns without L2/3 need the slowest of 8 independent columns' touches, more than 1 column
+(4.08 vs 2.97, 12.75 vs 8.24); with L2/3 and L1 but no lateral edges each column's own object
+layer narrows its L4 by apical feedback (2.90, 5.47), and the ring's votes do the rest.
 """
 
 from __future__ import annotations
