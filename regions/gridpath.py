@@ -50,7 +50,7 @@ from scipy import sparse
 
 from columns.gridcells import torus_distance
 from columns.kernels import expand_ranges, group_ranks, setdiff_ints, union_ints, unique_counts, unique_ints
-from columns.layers.l23 import _tier_admission
+from columns.layers.l23 import admit_by_support
 from columns.layers.l6 import L6Layer, SynapseSets, rows_to_csr
 
 from .worlds.grid_objects import GridObjectWorld
@@ -979,28 +979,8 @@ class _ObjectLayer:
             at = np.minimum(np.searchsorted(sup_keys, keys), sup_keys.size - 1)
             return np.where(sup_keys[at] == keys, sup_vals[at], 0)
 
-        # 1. feed-forward cells with distal support, by tiers of support
-        s_ff = support(ff)
-        lat = ff[s_ff > 0]
-        chosen = lat[_tier_admission(lat // P, s_ff[s_ff > 0], np.zeros(C, dtype=np.int64), p.sdr_size)]
-        n_chosen = np.bincount(chosen // P, minlength=C)
-        # 2. inertia: previously active cells by support, capped at inertia * their count
-        if p.inertia > 0 and prev.size:
-            prev_cells = setdiff_ints(prev, chosen)
-            pcol = prev_cells // P
-            short = n_chosen[pcol] < p.sdr_size
-            prev_cells, pcol = prev_cells[short], pcol[short]
-            if prev_cells.size:
-                s_prev = support(prev_cells)
-                order = np.lexsort((-s_prev, pcol))
-                cap = np.floor(np.bincount(pcol, minlength=C) * p.inertia).astype(np.int64)
-                ranks = np.empty(prev_cells.size, dtype=np.int64)
-                ranks[order] = group_ranks(pcol[order])
-                capped = ranks < cap[pcol]
-                prev_cells, pcol, s_prev = prev_cells[capped], pcol[capped], s_prev[capped]
-                admitted = prev_cells[_tier_admission(pcol, s_prev, n_chosen, p.sdr_size)]
-                chosen = union_ints(chosen, admitted)
-                n_chosen = np.bincount(chosen // P, minlength=C)
+        # 1-2. feed-forward cells by tiers of distal support, then inertia: the layer's own admission
+        chosen, n_chosen = admit_by_support(ff, support, prev, C, p)
         # 3. still short: a share of the remaining feed-forward cells, at least the discrepancy
         discrepancy = np.maximum(p.sdr_size - n_chosen, 0)
         filling = discrepancy.reshape(n, self.K).any(axis=1)  # rows whose layer would fill
