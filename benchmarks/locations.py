@@ -2,8 +2,9 @@
 
 Prints
   1. learning + inference wall time for 100 and 140 objects (median of ``--repeats`` runs)
-     beside the reference implementation (Python over a C++ core: ~7.7 s and ~26 s on a
-     2-core machine) and the 1/20 target, with the recognition reached;
+     beside the reference implementation (htm.core's Python port, release build: 4.61 s and
+     19.30 s, measured side by side in one quiet window on the 2-core machine) and the 1/20
+     target, with the recognition reached;
   2. recognition over ``--seeds`` seeds at 100, 140 and 148 objects (148 = the published
      capacity, where about 90 % are recognised), with its standard error, beside an ideal
      observer given the same touches (objects it cannot single out, and its median touches);
@@ -27,10 +28,11 @@ region's layers; a module's grid activity is an FFT convolution of its bump map 
 Measured on the 2-core development machine shared with other jobs (wall times vary with the
 load; recognition and capacities are deterministic for the fixed seeds)::
 
-    learning + inference, 1 column, 10 modules x 10x10 cells, pool 100 (load average 5.88 7.82 6.92)
+    learning + inference, 1 column, 10 modules x 10x10 cells, pool 100 (load average 0.70 1.10 2.49)
      objects   ours s  learn s  infer s  reference s  target s  speed-up  recognised  median sens
-         100    0.075    0.030    0.049          7.7      0.39    102.8x       1.000          3.0
-         140    0.310    0.061    0.246         26.0      1.30     83.9x       0.974          5.0
+         100    0.070    0.022    0.049         4.61      0.23     65.7x       1.000          3.0
+         140    0.212    0.034    0.181        19.30      0.97     91.0x       0.974          5.0
+    (an earlier run in the same quiet window: 0.054 / 0.157 s, 85x / 123x)
 
     recognition over 40 seeds (fresh objects and network per seed), 1 column; ideal = an ideal observer given the same touches
      objects    mean   s.e.     min     max  median sens  wrong locks  ideal fails  ideal median
@@ -123,7 +125,7 @@ def timings(repeats: int) -> None:
         total = float(np.median([r["total_s"] for r in runs]))
         ref = PUBLISHED["reference_seconds"][n]
         print(f"{n:>8} {total:>8.3f} {np.median([r['learn_s'] for r in runs]):>8.3f} "
-              f"{np.median([r['infer_s'] for r in runs]):>8.3f} {ref:>12.1f} {ref / 20:>9.2f} {ref / total:>8.1f}x "
+              f"{np.median([r['infer_s'] for r in runs]):>8.3f} {ref:>12.2f} {ref / 20:>9.2f} {ref / total:>8.1f}x "
               f"{np.mean([r['accuracy'] for r in runs]):>11.3f} {np.median([r['median_sensations'] for r in runs]):>12.1f}")
 
 
