@@ -1057,13 +1057,15 @@ def _test_objects(codes: GridCodes, objects: np.ndarray | None) -> np.ndarray:
 
 
 def readout(region: Region, world: GridObjectWorld, codes: GridCodes) -> _Readout:
-    """The read-only view of ``region``'s learned weights and ``codes`` (cached until the stores change)."""
+    """The read-only view of ``region``'s learned weights and ``codes`` (cached until a store is
+    replaced or changes in place: its ``version``)."""
     key = (world, codes, region.L4.basal, region.L6.anchor)
+    versions = (region.L4.basal.version, region.L6.anchor.version)  # a store changed in place
     cached = getattr(region, "_grid_readout", None)
-    if cached is not None and all(a is b for a, b in zip(cached[0], key)):
+    if cached is not None and all(a is b for a, b in zip(cached[0], key)) and cached[2] == versions:
         return cached[1]
     rd = _Readout(region, world, codes)
-    region._grid_readout = (key, rd)
+    region._grid_readout = (key, rd, versions)
     return rd
 
 

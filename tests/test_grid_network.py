@@ -85,3 +85,15 @@ def test_a_layer_grid_objects_does_not_drive_is_refused():
     with pytest.raises(ConfigError) as info:
         load_config(CFG, ["regions[0].column.layers=[L6, L4, L5]"])
     assert "L5" in str(info.value)
+
+
+def test_the_readout_cache_follows_stores_changed_in_place():
+    from regions import gridpath
+
+    net = build(load_config(CFG, SMALL))
+    region, world = net.regions["S1"], net.world
+    codes = gridpath.learn_objects(region, world)
+    first = gridpath.readout(region, world, codes)
+    assert gridpath.readout(region, world, codes) is first  # nothing changed: the cached view
+    region.L4.basal.create_segments(np.array([0]))  # a change in place (same store object)
+    assert gridpath.readout(region, world, codes) is not first
