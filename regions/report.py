@@ -554,6 +554,17 @@ def protocol_figures(kind: str, trials: list[dict[str, Any]], cfg: Any, others: 
     return [*builder(trials, cfg, others), _network_figure(cfg)]
 
 
+def _read_metrics(path: Path, label: str) -> dict[str, Any]:
+    """A run's metrics.json: an object with a non-empty ``trials`` list (ReportError naming ``label``)."""
+    try:
+        payload = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ReportError(f"{label}: cannot read it as JSON: {exc}") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("trials"), list) or not payload["trials"]:
+        raise ReportError(f"{label}: expected an object with a non-empty 'trials' list")
+    return payload
+
+
 def _load_compared(folders: Sequence[Path], kind: str) -> list[Run]:
     runs = []
     for folder in folders:
@@ -561,12 +572,7 @@ def _load_compared(folders: Sequence[Path], kind: str) -> list[Run]:
         path = folder / "metrics.json"
         if not path.is_file():
             raise ReportError(f"--compare {folder}: no metrics.json")
-        try:
-            payload = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ReportError(f"--compare {path}: cannot read it as JSON: {exc}") from None
-        if not isinstance(payload, dict) or not isinstance(payload.get("trials"), list) or not payload["trials"]:
-            raise ReportError(f"--compare {path}: expected an object with a non-empty 'trials' list")
+        payload = _read_metrics(path, f"--compare {path}")
         if payload.get("experiment") != kind:
             raise ReportError(f"--compare {folder}: experiment {payload.get('experiment')!r}, this run's is {kind!r}")
         runs.append(Run(folder, payload["trials"]))
@@ -648,12 +654,7 @@ def _load_run(run_dir: Path, cfg: Any = None) -> tuple[dict[str, Any], Any, dict
     metrics_path = run_dir / "metrics.json"
     if not metrics_path.is_file():
         raise ReportError(f"{run_dir}: no metrics.json (is this the --out directory of a `cortical run`?)")
-    try:
-        payload = json.loads(metrics_path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ReportError(f"{metrics_path}: cannot read it as JSON: {exc}") from None
-    if not isinstance(payload, dict) or not isinstance(payload.get("trials"), list) or not payload["trials"]:
-        raise ReportError(f"{metrics_path}: expected an object with a non-empty 'trials' list")
+    payload = _read_metrics(metrics_path, str(metrics_path))
     config_path = run_dir / "resolved_config.yaml"
     if not config_path.is_file():
         raise ReportError(f"{run_dir}: no resolved_config.yaml")
