@@ -50,6 +50,7 @@ from scipy import sparse
 
 from . import dynamics as dyn
 from .builder import ProgressFactory, Uses, register_builder
+from .figures import ccdf, mean_size_by_duration
 from .config import Fraction, Params
 from .experiments import learn_objects
 from .network import Network, store_codes
@@ -373,6 +374,8 @@ def stream_statistics(activity: StreamActivity, params: LearnedCriticalityParams
     row, _, _ = dyn.avalanche_exponents(sizes, durations, min_tail=min_tail, gamma_t_min=2,
                                         significance=significance)
     out.update(row)
+    out["sizes_ccdf"], out["durations_ccdf"] = ccdf(sizes), ccdf(durations)  # for the report
+    out["size_by_duration"] = mean_size_by_duration(sizes, durations)
     within, across = _consensus_times(activity)
     out["consensus_bins_within_cluster"], out["consensus_bins_across_clusters"] = within, across
     out["agreement_test"] = (agreement_onset_test(activity, aval, params.agreement_window, params.controls, rng)

@@ -498,20 +498,38 @@ def _learned_criticality_figures(trials: list[dict[str, Any]], cfg: Any, others:
     from regions import figures
 
     test = trials[0].get("agreement_test")
+    rest = _learned_avalanche_figures(trials[0]) + _generic_figures(trials, cfg, others)
     if not isinstance(test, dict) or _num(test.get("observed")) is None:
-        return _generic_figures(trials, cfg, others)
+        return rest
     controls = {name: test[f"{key}_mean"] for name, key in (("shuffled", "shuffled"), ("time-shifted", "shifted"))
                 if _num(test.get(f"{key}_mean")) is not None}
     p_values = {name: test.get(f"p_{key}") for name, key in (("shuffled", "shuffled"), ("time-shifted", "shifted"))}
     if not controls:
-        return _generic_figures(trials, cfg, others)
+        return rest
     return [Figure(
         "Cluster agreement and avalanche onsets",
         "Fraction of the events \"a cluster of columns reaches agreement\" followed by an avalanche starting in "
         "that cluster, beside the same fraction with the agreement times shuffled and circularly shifted (chance); "
         f"one-sided p against each control; verdict: {test.get('verdict')} (trial 0).",
         lambda: figures.agreement_onsets(float(test["observed"]), controls, p_values=p_values,
-                                         events=test.get("agreement_events")))] + _generic_figures(trials, cfg, others)
+                                         events=test.get("agreement_events")))] + rest
+
+
+def _learned_avalanche_figures(first: dict[str, Any]) -> list[Figure]:
+    """The learned network's avalanche CCDFs with their fits, and <S>(T) (trial 0, no sweep)."""
+    from regions import figures
+
+    sizes, durations = first.get("sizes_ccdf"), first.get("durations_ccdf")
+    out: list[Figure] = []
+    if isinstance(sizes, (list, tuple)) and len(sizes) == 2 and sizes[0] and durations and durations[0]:
+        out.append(Figure(
+            "Avalanche distributions", "Complementary CDF of the learned network's avalanche sizes (L2/3 on-events) "
+            "and durations (settling iterations), log-log, with the discrete power-law fit over its range (shaded, "
+            "x_min by the Kolmogorov-Smirnov distance); a power law with exponent τ has a CCDF of slope 1 - τ.",
+            lambda: figures.avalanche_ccdf((sizes[0], sizes[1]), (durations[0], durations[1]),
+                                           tau=_num(first.get("tau")), tau_x_min=_num(first.get("tau_x_min")),
+                                           alpha=_num(first.get("alpha")), alpha_x_min=_num(first.get("alpha_x_min")))))
+    return out
 
 
 def _generic_figures(trials: list[dict[str, Any]], cfg: Any, others: Sequence[Run] = ()) -> list[Figure]:

@@ -36,7 +36,7 @@ EXPECTED_FIGURES: dict[str, list[str]] = {
     "spiking_network": ["Population activity", "Firing rates", "Avalanche distributions", "The network"],
     "continual_learning": ["Continual learning", "Novelty", "The network"],
     "digit_saccades": ["Digits by saccades", "The network"],
-    "learned_criticality": ["Cluster agreement and avalanche onsets", "The network"],
+    "learned_criticality": ["Cluster agreement and avalanche onsets", "Avalanche distributions", "The network"],
     "arena_navigation": ["Path integration", "Phase error growth", "Position error", "The network"],
 }
 
