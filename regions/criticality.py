@@ -223,10 +223,11 @@ def stream_activity(net: Network, region_name: str, codes: list[sparse.csr_array
     column_object = np.full(n, current, dtype=np.int64)
     column_pair = rng.integers(pairs, size=n)
     f, loc = world.sense(current, column_pair, feature_noise=noise.feature, location_noise=noise.location, rng=rng)
-    features = [f.indices[f.indptr[k]:f.indptr[k + 1]].astype(np.int64) for k in range(n)]
-    locations = [loc.indices[loc.indptr[k]:loc.indptr[k + 1]].astype(np.int64) for k in range(n)]
+    # every column's current SDRs as fixed-width rows (an SDR keeps its size under noise)
+    features = f.indices.reshape(n, -1).astype(np.int64)
+    locations = loc.indices.reshape(n, -1).astype(np.int64)
     region.reset()
-    rec = net.recording
+    stepped = net.stepped(region_name)  # sensing through the network's loop (recorded when configured)
     kinds: list[str] = []
     bar = (progress or ProgressFactory(False))(total=params.stream_sensations, desc="stream", unit="sens")
     for s in range(params.stream_sensations):
@@ -238,26 +239,22 @@ def stream_activity(net: Network, region_name: str, codes: list[sparse.csr_array
             column_pair[movers] = rng.integers(pairs, size=movers.size)
             f, loc = world.sense(current, column_pair[movers], feature_noise=noise.feature,
                                  location_noise=noise.location, rng=rng)
-            for i, k in enumerate(movers):
-                features[k] = f.indices[f.indptr[i]:f.indptr[i + 1]].astype(np.int64)
-                locations[k] = loc.indices[loc.indptr[i]:loc.indptr[i + 1]].astype(np.int64)
+            features[movers] = f.indices.reshape(movers.size, -1)
+            locations[movers] = loc.indices.reshape(movers.size, -1)
         recorder.current = s
-        step = rec.begin_step() if rec is not None else 0
-        net_observe = net._observer(region_name, step)
-
-        def observe(iteration: int, reg: Region, net_observe: Any = net_observe) -> None:
-            recorder(iteration, reg)
-            if net_observe is not None:
-                net_observe(iteration, reg)
-
-        res = region.infer_sensation(features, locations, observe=observe)
-        if net_observe is not None:
-            rec.end_sensation(region_name, step, False, res.settle.iterations)
+        res = stepped.infer_sensation(_rows(features), _rows(locations), observe=recorder)
         kinds.append(res.settle.kind)
         recorder.separator()
         bar.update(1)
     bar.close()
     return recorder.result(kinds)
+
+
+def _rows(idx: np.ndarray) -> sparse.csr_array:
+    """Fixed-width index rows ``(n, w)`` (sorted within a row) as a CSR batch, one row per column."""
+    n, w = idx.shape
+    return sparse.csr_array((np.ones(idx.size, dtype=bool), idx.reshape(-1), np.arange(0, n * w + 1, w)),
+                            shape=(n, int(idx.max()) + 1 if idx.size else 0))
 
 
 def _onsets_by_cluster(activity: StreamActivity, aval: dyn.AvalancheSet) -> tuple[np.ndarray, np.ndarray]:

@@ -319,6 +319,7 @@ class Network:
         repeats: int = 3,
         resense: Mapping[str, Any] | None = None,
         max_iterations: int | None = None,
+        observe: Mapping[str, Any] | None = None,
     ) -> dict[str, SensationResult | np.ndarray]:
         """One sensation of the regions named in ``locations``, in topological order.
 
@@ -334,6 +335,8 @@ class Network:
             inputs at each settling iteration (noise drawn afresh per step).
         max_iterations : bound on the settling iterations of this step (default: each region's
             ``settle_max_iterations``).
+        observe : region name -> ``callable(iteration, region)`` called after every settling
+            iteration (or held repeat), after the recorder.
 
         With ``config.recording``, the recorded layers of the stepped regions are written at every
         settling iteration (inference) or held repeat (learning; the recording's ``iteration`` is the
@@ -344,6 +347,7 @@ class Network:
         """
         features = features or {}
         resense = resense or {}
+        extra = observe or {}
         unknown = [n for n in list(locations) + list(features) if n not in self.feedback_sources]
         if unknown:
             raise ValueError(f"no region {unknown[0]!r} in this network; regions: {', '.join(self.order)}")
@@ -356,18 +360,19 @@ class Network:
             region = self.regions[name]
             feats = features[name] if name in features else self.feedforward_input(name)
             apical = self.apical_input(name, feedback)
-            observe = self._observer(name, step)
+            recorder = self._observer(name, step)
+            observe = _chain(recorder, extra.get(name))
             if learn:
                 out[name] = region.learn_sensation(feats, locations[name], repeats=repeats, apical_input=apical,
                                                    observe=observe)
-                if observe is not None:
+                if recorder is not None:
                     rec.end_sensation(name, step, True, int(repeats))
             else:
                 res = region.infer_sensation(feats, locations[name], apical_input=apical,
                                              resense=resense.get(name), max_iterations=max_iterations,
                                              observe=observe)
                 out[name] = res
-                if observe is not None:
+                if recorder is not None:
                     rec.end_sensation(name, step, False, res.settle.iterations)
         return out
 
@@ -455,6 +460,18 @@ class Network:
         return f"Network({regions}; world={self.config.world.kind}; experiment={self.config.experiment.kind})"
 
 
+def _chain(first: Any, second: Any) -> Any:
+    """``observe(iteration, region)`` calling ``first`` then ``second`` (either may be None)."""
+    if first is None or second is None:
+        return first if second is None else second
+
+    def both(iteration: int, region: Region) -> None:
+        first(iteration, region)
+        second(iteration, region)
+
+    return both
+
+
 class SteppedRegion:
     """A region of a network whose sensing goes through :meth:`Network.step`.
 
@@ -478,11 +495,12 @@ class SteppedRegion:
         return self.net.step({self.name: locations}, {self.name: features}, learn=True, repeats=repeats)[self.name]
 
     def infer_sensation(self, features: Any, locations: Any, *, max_iterations: int | None = None,
-                        resense: Any = None) -> SensationResult:
+                        resense: Any = None, observe: Any = None) -> SensationResult:
         """One inference step of this region (see :meth:`regions.region.Region.infer_sensation`)."""
         return self.net.step({self.name: locations}, {self.name: features},
                              resense=None if resense is None else {self.name: resense},
-                             max_iterations=max_iterations)[self.name]
+                             max_iterations=max_iterations,
+                             observe=None if observe is None else {self.name: observe})[self.name]
 
     def __repr__(self) -> str:
         return f"SteppedRegion({self.name!r} of {self.net!r})"
