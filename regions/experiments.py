@@ -35,7 +35,7 @@ from .config import Config, Params, RegionSpec, WorldSpec
 from .consensus import summarise
 from .network import Network, recall_codes, store_codes
 from .recognition import ideal_observer, learn_object, recognised
-from .recorders import touch_activity
+from .recorders import ActivityRecorder
 from .region import Region
 from .worlds.feature_objects import FeatureObjectWorld
 
@@ -246,6 +246,7 @@ def touch_objects(
     noise_model: str = "exact_count",
     progress: ProgressFactory | None = None,
     touches: Any = None,
+    recorder: ActivityRecorder | None = None,
 ) -> dict[str, Any]:
     """Infer each object by touch; per-object convergence and per-sensation correctness.
 
@@ -261,6 +262,9 @@ def touch_objects(
     columns at distinct pairs): an object with ``begin(obj)``, ``next_pairs() -> (C,)`` pair
     indices and ``observe(region)`` after each sensation, e.g.
     :class:`regions.policies.L5Touches` (the column's L5 policy).
+
+    ``recorder``, when given, observes every settling iteration of the touches of the first
+    object (``objects[0]``): the activity raster of the measured run.
     """
     if noise_model not in ("exact_count", "per_bit_each_step"):
         raise ValueError(f"unknown noise_model {noise_model!r}; expected 'exact_count' or 'per_bit_each_step'")
@@ -299,8 +303,9 @@ def touch_objects(
                 f, loc = resense(0)
                 if not noisy:
                     resense = None
+            watch = recorder is not None and row == 0
             t0 = time.perf_counter()
-            res = region.infer_sensation(f, loc, resense=resense)
+            res = region.infer_sensation(f, loc, resense=resense, observe=recorder.hook(s) if watch else None)
             settle.append(res.settle)
             n_synapses = res.active_synapses
             if resense is not None:
@@ -309,7 +314,8 @@ def touch_objects(
                 steps = res.settle.iterations
                 while steps < region.settle_max_iterations:
                     res = region.infer_sensation(*resense(steps), resense=resense,
-                                                 max_iterations=region.settle_max_iterations - steps)
+                                                 max_iterations=region.settle_max_iterations - steps,
+                                                 observe=recorder.hook(s) if watch else None)
                     steps += res.settle.iterations
                     n_synapses += res.active_synapses
             t_sense += time.perf_counter() - t0
@@ -421,11 +427,12 @@ def run_touch_objects(net: Network, *, progress: ProgressFactory, trial: int) ->
         l5 = l5_from_codes(net.regions[spec.name], world, codes[: e.n_objects], objects,
                            L5Params(policy=spec.column.L5.policy), np.random.default_rng(derived_seed(net.build_seed, 5)))
         touches = L5Touches(l5, world, mode="independent")
+    recorder = ActivityRecorder(int(test[0]), codes[0], net.regions[spec.name])
     res = touch_objects(
         region, world, codes[:n_test], test, rng, max_sensations=e.max_sensations,
         overlap_threshold=p.overlap_threshold, max_active=p.max_active,
         feature_noise=e.noise.feature, location_noise=e.noise.location, noise_model=p.noise_model,
-        progress=progress, touches=touches,
+        progress=progress, touches=touches, recorder=recorder,
     )
     learned_l4 = l4_active_on_learned(region, world, test)
     first_exposure_l4 = learn_stats["l4_active_first_exposure"]
@@ -460,8 +467,7 @@ def run_touch_objects(net: Network, *, progress: ProgressFactory, trial: int) ->
         for k in range(len(acc))
     ]
     metrics["settle_iterations"] = res["settle_iterations"]  # per sensation, to a fixed point or cycle
-    metrics["activity"] = touch_activity(net.regions[config.regions[0].name], world, int(test[0]), codes[0],
-                                         e.max_sensations, np.random.default_rng(trial))
+    metrics["activity"] = recorder.result()  # the measured touches of the first test object
     metrics["series"] = {
         "accuracy_vs_sensations": {"x": list(range(1, len(acc) + 1)), "y": [float(a) for a in acc],
                                    "xlabel": "sensations", "ylabel": "fraction of objects recognised"},
