@@ -88,7 +88,7 @@ PLUGIN_MODULES: dict[str, tuple[str, ...]] = {
     "plasticity": ("columns.plasticity",),
     "topology": (),
     "experiment": ("regions.experiments", "regions.locations", "regions.saccades", "regions.scenes",
-                   "regions.sweeps", "regions.navigation", "regions.learning"),
+                   "regions.sweeps", "regions.navigation", "regions.learning", "regions.td"),
 }
 ENTRY_POINT_GROUP = "cortical_columns.plugins"
 

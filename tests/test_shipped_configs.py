@@ -29,6 +29,8 @@ CONFIGS = [Path(p) for p in sorted(glob(str(ROOT / "configs" / "*.yaml")))]
 #: sensations, short walks and simulations); keep the file's structure (regions, layers, MLP on).
 SHRINK: dict[str, list[str]] = {
     "arena_navigation": ["experiment.params.steps=200", "experiment.params.walkers=10"],
+    "arena_td": ["experiment.params.episodes=4", "experiment.params.move_goal_after=2", "experiment.params.max_steps=80",
+                 "experiment.params.place_cells=200", "experiment.params.replay_steps=10"],
     "continual_learning": ["experiment.n_objects=13", "experiment.params.objects_per_stage=4",
                            "experiment.params.novel_objects=1", "experiment.params.novelty_objects=1",
                            "experiment.max_sensations=4", "experiment.params.mlp_max_epochs=100"],
@@ -58,6 +60,8 @@ HEADLINE: dict[str, dict[str, tuple[float, float]]] = {
     "clustered_recording": {"fraction_converged": (0.0, 1.0), "accuracy_at_2": (0.0, 1.0)},
     "arena_navigation": {"median_error_in_arena": (0.0, math.inf), "rms_phase_error": (0.0, math.inf),
                          "place_agreement": (0.0, 1.0), "replay_rho": (-1.0, 1.0)},
+    "arena_td": {"mean_steps_none": (1.0, 80.0), "mean_steps_prioritized": (1.0, 80.0),
+                 "fraction_reached_random": (0.0, 1.0), "lattice_points": (441, 441)},
     "continual_learning": {"first_set_recognised_final": (0.0, 1.0), "all_recognised_final": (0.0, 1.0),
                            "mlp_first_set_final": (0.0, 1.0)},
     "critical_sweep": {"m_at_critical": (0.0, math.inf), "tau_at_critical": (0.0, math.inf),
