@@ -88,7 +88,8 @@ PLUGIN_MODULES: dict[str, tuple[str, ...]] = {
     "plasticity": ("columns.plasticity",),
     "topology": (),
     "experiment": ("regions.experiments", "regions.locations", "regions.saccades", "regions.scenes",
-                   "regions.sweeps", "regions.navigation", "regions.learning", "regions.td"),
+                   "regions.sweeps", "regions.navigation", "regions.learning", "regions.td",
+                   "regions.growth"),
 }
 ENTRY_POINT_GROUP = "cortical_columns.plugins"
 
@@ -513,6 +514,9 @@ def load_network(path: str | os.PathLike[str]) -> Network:
     spec, arrays, meta = load_state(path)
     net = Network(config_from_dict(spec), trial_seed=meta.get("trial_seed"))
     if arrays:
+        from regions.growth import restore_grown_shapes
+
+        restore_grown_shapes(net, arrays)  # a region grown while it ran: regrow it to the saved shape
         net.load_state_arrays(arrays)
     return net
 

@@ -67,6 +67,7 @@ __all__ = [
     "NoiseSpec",
     "SweepSpec",
     "RecordingSpec",
+    "GrowthSpec",
     "OutputSpec",
     "LAYER_NAMES",
     "load_config",
@@ -882,6 +883,92 @@ class RecordingSpec(_Spec):
     chunk_events: PositiveInt = 1_000_000
 
 
+class GrowthEvent(_Spec):
+    """One growth step of ``growth.schedule``: after learning ``after_objects`` objects (counted
+    from the start of the run), the region gains ``add_columns`` columns and ``l23_cells`` more
+    L2/3 cells in every column."""
+
+    after_objects: PositiveInt
+    add_columns: NonNegativeInt = 0
+    l23_cells: NonNegativeInt = 0
+
+    @model_validator(mode="after")
+    def _check(self) -> GrowthEvent:
+        if self.add_columns == 0 and self.l23_cells == 0:
+            raise _FieldErrors([(("add_columns",), "a growth step adds columns or L2/3 cells (both are 0)")])
+        return self
+
+
+class GrowthRule(_Spec):
+    """How new columns join the lateral graph.
+
+    ``attach: topology``: the networkx generator ``topology`` (with ``args``; default the region's
+    own ``lateral`` generator) over the grown column set, every old edge kept.
+    ``attach: co_active``: each new column listens to the ``k`` (default 4) existing columns whose
+    L2/3 was most often active together with the rest of the region since the run began (ties:
+    lower index first), and the columns added in one step to each other.
+    """
+
+    attach: Literal["topology", "co_active"] = "topology"
+    topology: ModelName | None = None
+    args: dict[str, Any] = Field(default_factory=dict)
+    k: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> GrowthRule:
+        errors: list[tuple[KeyPath, str]] = []
+        if self.attach != "topology":
+            if self.topology is not None:
+                errors.append((("topology",), f"'topology' applies to attach: topology, not {self.attach!r}"))
+            if self.args:
+                errors.append((("args",), f"'args' applies to attach: topology, not {self.attach!r}"))
+        elif self.k is not None:
+            errors.append((("k",), "'k' applies to attach: co_active, not 'topology'"))
+        if self.topology is None and self.args:
+            errors.append((("args",), "'args' needs a 'topology' generator name"))
+        if self.topology is not None and self.topology not in networkx_generator_names():
+            errors.append((("topology",), f"unknown networkx generator {self.topology!r}"
+                           + _did_you_mean(self.topology, networkx_generator_names())))
+        if errors:
+            raise _FieldErrors(errors)
+        return self
+
+
+class GrowthBudget(_Spec):
+    """Pruning: L2/3 cells silent for more than ``idle_sensations`` sensations are freed (their
+    segments and every synapse onto them), and while the region holds more than ``synapses``
+    synapses the least recently active cells are freed too (0 = no such limit)."""
+
+    idle_sensations: NonNegativeInt = 0
+    synapses: NonNegativeInt = 0
+
+
+class GrowthSpec(_Spec):
+    """Growth of a running region (neurogenesis) and pruning (see :mod:`regions.growth`).
+
+    ``reexpose``: exposures of the objects learned before a growth step, after it: the new columns
+    learn them while the old columns infer (their synapses untouched); with ``listen_to_new`` the
+    old columns also grow lateral segments onto the new columns' codes (votes from the new
+    neighbours; none of their existing segments changes).
+    """
+
+    region: ModelName | None = None
+    schedule: Annotated[list[GrowthEvent], Field(min_length=1)]
+    rule: GrowthRule = Field(default_factory=GrowthRule)
+    reexpose: NonNegativeInt = 1
+    listen_to_new: bool = True
+    budget: GrowthBudget = Field(default_factory=GrowthBudget)
+
+    @model_validator(mode="after")
+    def _check(self) -> GrowthSpec:
+        after = [e.after_objects for e in self.schedule]
+        bad = [(("schedule", i), f"after_objects must increase along the schedule ({after[i - 1]} then {a})")
+               for i, a in enumerate(after) if i and a <= after[i - 1]]
+        if bad:
+            raise _FieldErrors(bad)
+        return self
+
+
 class OutputSpec(_Spec):
     """Where results go (``dir`` defaults to ``out/<config stem>``) and whether to plot."""
 
@@ -901,6 +988,7 @@ class Config(_Spec):
     world: WorldSpec = Field(default_factory=WorldSpec)
     experiment: ExperimentSpec = Field(default_factory=ExperimentSpec)
     recording: RecordingSpec = Field(default_factory=RecordingSpec)
+    growth: GrowthSpec | None = None
     output: OutputSpec = Field(default_factory=OutputSpec)
 
     @model_validator(mode="after")
@@ -1044,6 +1132,21 @@ def _cross_checks(cfg: Config) -> list[tuple[KeyPath, str]]:
     sweep = cfg.experiment.sweep
     if sweep is not None:
         errors.extend(_check_sweep(cfg, sweep))
+    if cfg.growth is not None:
+        errors.extend(_check_growth(cfg, cfg.growth, names))
+    return errors
+
+
+def _check_growth(cfg: Config, growth: GrowthSpec, names: Mapping[str, int]) -> list[tuple[KeyPath, str]]:
+    """The growth block names a region of this config and grows within the learned objects."""
+    if growth.region is not None and growth.region not in names:
+        return [(("growth", "region"), f"undefined region {growth.region!r}" + _did_you_mean(growth.region, names))]
+    errors: list[tuple[KeyPath, str]] = []
+    for i, event in enumerate(growth.schedule):
+        if event.after_objects >= cfg.experiment.n_objects:
+            errors.append((("growth", "schedule", i, "after_objects"),
+                           f"grows after {event.after_objects} objects but the run learns "
+                           f"experiment.n_objects = {cfg.experiment.n_objects}: it would never grow"))
     return errors
 
 
@@ -1548,7 +1651,7 @@ def _usage_errors(cfg: Config, kind: str, uses: Any, world_params: Mapping[str, 
                 errors.append((("regions", i, "column", "L6", "kind"),
                                f"experiment {kind!r} runs L6 of kind {' or '.join(sorted(uses.l6_kinds))}, "
                                f"not {region.column.L6.kind!r}"))
-    for key in ("connections", "recording"):
+    for key in ("connections", "recording", "growth"):
         if key not in uses.keys and _differs(cfg, key):
             errors.append(((key,), f"experiment {kind!r} does not use {key}"))
     for field_name in ("sweep", "phases", "noise", "max_sensations", "n_objects", "n_features", "n_locations",
