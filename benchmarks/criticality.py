@@ -138,9 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-learned", action="store_true", help="skip section 5")
     parser.add_argument("--stream", type=int, default=1000, help="sensations per knob value in section 5")
     parser.add_argument("--thresholds", type=str, default="1,2,3,4,5", help="distal thresholds swept in section 5")
+    parser.add_argument("--events", type=int, default=10**7, help="events recorded and analysed in section 6")
+    parser.add_argument("--chunk", type=int, default=100_000, help="events per chunk in section 6")
+    parser.add_argument("--recording-only", action="store_true", help="only section 6 (recording at scale)")
     args = parser.parse_args(argv)
     if args.learned_only:
         return learned_network(args)
+    if args.recording_only:
+        return recording_at_scale(args)
     rng = np.random.default_rng(args.seed)
     n = args.n_avalanches
 
@@ -257,6 +262,74 @@ def main(argv: list[str] | None = None) -> int:
           " pooled: sum A_t+1 / sum A_t over 2e4 Galton-Watson avalanches, fully observed.)")
     if not args.skip_learned:
         learned_network(args)
+    recording_at_scale(args)
+    return 0
+
+
+def recording_at_scale(args: argparse.Namespace) -> int:
+    """Section 6: record events into chunked streams on disk and analyse them chunk by chunk.
+
+    Synthetic activity of a 256-column L2/3 (64 cells a column), 8 settling iterations a step: the
+    active columns of a bin follow a driven branching process (m = 0.95, h = 0.5: ~10 a bin, with
+    silent bins), each active column recording 8 cells (~80 events a bin).  It is written through
+    :class:`regions.dynamics.recording.RecordingWriter` (the writer of ``recording:``) and read back
+    with :meth:`Recording.population_activity` (one chunk at a time) for avalanches, tau and m.
+    Peak memory (tracemalloc, numpy buffers included) of each phase, for 1e6 and ``--events``.
+    """
+    import tempfile
+    import tracemalloc
+
+    from regions.dynamics.recording import RecordingWriter, load_recording
+
+    columns, cells, iterations, block, code = 256, 64, 8, 1024, 8
+    print(f"\nrecording at scale: events written to disk in chunks of {args.chunk} (RecordingWriter), read back chunk "
+          "by chunk\n(Recording.population_activity), then avalanches, tau and m; peak memory by tracemalloc")
+    print(f"{'events':>10} {'bins':>9} {'chunks':>6} {'write s':>8} {'write peak MB':>13} {'analyse s':>9} "
+          f"{'analyse peak MB':>15} {'events in RAM MB':>16} {'avalanches':>10} {'tau':>6} {'m':>6}")
+    for n_events in sorted({10**6, args.events}):
+        rng = np.random.default_rng(args.seed)
+        with tempfile.TemporaryDirectory() as tmp:
+            tracemalloc.start()
+            start = time.perf_counter()
+            writer = RecordingWriter(tmp, {"S1": {"columns": columns, "settle_max_iterations": iterations,
+                                                  "layers": {"L23": cells}}}, chunk_events=args.chunk)
+            written, state = 0, 10
+            while written < n_events:
+                counts = dyn.driven_branching_process(0.95, 0.5, block * iterations, columns * cells, rng,
+                                                      initial=state)
+                state = max(int(counts[-1]), 1)
+                active = rng.integers(0, columns, size=int(counts.sum()))
+                flat = (active[:, None] * cells + rng.integers(0, cells, size=(active.size, code))).reshape(-1)
+                counts = counts * code
+                ends = np.cumsum(counts)
+                for b in range(counts.size):
+                    if b % iterations == 0:
+                        step = writer.begin_step()
+                    writer.record("S1", "L23", step, b % iterations, flat[ends[b] - counts[b]:ends[b]])
+                    if b % iterations == iterations - 1:
+                        writer.end_sensation("S1", step, False, iterations)
+                written += int(counts.sum())
+                del counts, active, flat, ends
+            writer.close()
+            write_s = time.perf_counter() - start
+            _, write_peak = tracemalloc.get_traced_memory()
+            n_chunks = len(writer.index()["regions"]["S1"]["layers"]["L23"]["chunks"])
+            del writer
+            tracemalloc.reset_peak()
+            start = time.perf_counter()
+            recording = load_recording(tmp)
+            activity = recording.population_activity("S1", "L23")
+            aval = dyn.avalanches(activity)
+            tau = dyn.fit_power_law(aval.sizes[~aval.truncated])
+            m = dyn.multistep_regression(activity, k_max=10).m
+            analyse_s = time.perf_counter() - start
+            _, analyse_peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+        print(f"{written:>10} {activity.size:>9} {n_chunks:>6} {write_s:>8.1f} {write_peak / 2**20:>13.1f} "
+              f"{analyse_s:>9.1f} {analyse_peak / 2**20:>15.1f} {16 * written / 2**20:>16.0f} {len(aval):>10} "
+              f"{tau.exponent:>6.2f} {m:>6.3f}")
+    print("(write peak: the writer's fixed chunk buffers plus one block of generated activity; analyse peak: one chunk\n"
+          " plus the per-bin counts (8 B a bin); events in RAM: what holding every event (4 x int32) would take.)")
     return 0
 
 
