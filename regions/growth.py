@@ -600,7 +600,16 @@ def run_touch_objects_growth(net: Network, *, progress: ProgressFactory, trial: 
     """Learn feature objects into a region that grows part-way (``growth.schedule``), re-expose the
     objects learned before each growth so the new columns learn them, prune under ``growth.budget``,
     and recognise by touch.  Without a ``growth`` block: the same run on a region that never grows
-    (the baseline).  ``experiment.phases: [test]`` evaluates a loaded (grown) network."""
+    (the baseline).  ``experiment.phases: [test]`` evaluates a loaded (grown) network.
+
+    Metrics: ``table`` has one row per growth stage (before it, right after it, after each
+    re-exposure) with the recognition and mean sensations of the objects learned before it;
+    ``growth_<i>_old_columns_identical`` checks that growing changed nothing of the old columns.
+    With a use phase (``in_use``) and a budget, ``synapses_before_prune`` / ``synapses_after_prune``
+    and ``cells_freed``; the final test (``mean_sensations_to_converge``, ``in_use_recognised``,
+    ``idle_recognised``, ``old_recognised``) comes after the pruning, so objects out of use may be
+    forgotten there.
+    """
     config = net.config
     p = TouchObjectsGrowthParams.model_validate(config.experiment.params)
     e = config.experiment
@@ -648,6 +657,7 @@ def run_touch_objects_growth(net: Network, *, progress: ProgressFactory, trial: 
                                 args=rule.args if rule.topology is not None else spec.args, k=rule.k or 4,
                                 co_activity=usage.co_activity, seed=int(rng.integers(2**31)))
             grow_region(region, ev.add_columns, l23_cells=ev.l23_cells, graph=graph)
+            net.lateral[name] = region.lateral_graph
             usage.grow(region.n_columns, region.l23_params.cells)
             codes = [remap_code(c, region.n_columns, region.l23_params.cells) for c in codes]
             identical = _digest(column_synapses(region, old_cols)) == digest and region.n_synapses == n_syn
@@ -720,7 +730,8 @@ def run_touch_objects_growth(net: Network, *, progress: ProgressFactory, trial: 
             "xlabel": "sensations", "ylabel": "fraction of objects recognised"}}
     metrics["synapses"] = int(region.n_synapses)
     metrics["sensations_per_object"] = [float(x) for x in sens] if "test" in e.phases else []
-    metrics["table"] = rows or [{"growth": 0, "columns": region.n_columns, "stage": "never grown", "exposures": 0,
+    stage = "never grown" if "train" in e.phases else "loaded"
+    metrics["table"] = rows or [{"growth": 0, "columns": region.n_columns, "stage": stage, "exposures": 0,
                                  "objects": N,
                                  "recognised": metrics.get("fraction_converged"),
                                  "mean_sensations": metrics.get("mean_sensations_to_converge")}]

@@ -199,3 +199,26 @@ def test_a_grown_network_saves_and_loads(tmp_path):
     loaded.config = loaded.config.with_values({"experiment.phases": ["test"]})
     again = loaded.run()[0]
     assert again["columns"] == 4 and again["in_use_recognised"] == first["in_use_recognised"]
+
+
+def test_the_co_active_rule_runs_from_the_config():
+    cfg = load_config(CONFIG, SMALL + ["growth.rule={attach: co_active, k: 1}", "growth.reexpose=0",
+                                       "experiment.params.in_use=0", "growth.budget.idle_sensations=0"])
+    net = build(cfg)
+    out = net.run()[0]
+    g = net.regions["S1"].lateral_graph
+    assert out["columns"] == 4 and sorted(g.edges) == [(0, 1), (0, 2), (0, 3), (2, 3)]
+    assert "synapses_before_prune" not in out
+
+
+def test_the_demo_runs(capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("demo_growth", ROOT / "demos" / "touch_objects_growth.py")
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    assert demo.main(["--objects", "5", "--before", "3", "--add", "2", "--in-use", "2", "--set",
+                      "regions[0].columns=2", "regions[0].column.L23.cells=1024", "experiment.max_sensations=4",
+                      "growth.schedule[0].after_objects=3"]) == 0
+    out = capsys.readouterr().out
+    assert "identical: True" in out and "saved and loaded: 4 columns" in out
