@@ -20,15 +20,17 @@ Learning
 * **online TD(lambda)** (:class:`LinearTD`): ``V(s) = r(s) + gamma V(s')``, a goal's value its
   reward; at every move ``delta = r(s) + gamma V(s') - V(s)``, ``e <- gamma lambda e + phi(s)``
   (accumulating) or ``max(gamma lambda e, phi(s))`` (replacing), ``w <- w + alpha delta e`` over
-  all cells at once (``alpha``: ``learning_rate`` over the mean feature sum, 1 here).  On arrival
+  all cells at once (``alpha``: ``learning_rate / mean |phi(s)|^2``, so one step moves ``V(s)`` by
+  about ``learning_rate`` times ``delta``).  On arrival
   at the goal the terminal place gets its own update towards its reward.
 * **replay during rest** (:func:`rest`): after each episode the hippocampal memory
   (:class:`TransitionMemory`: every move experienced, once, with the latest reward seen at its
   place) is replayed for ``replay_steps`` backups.  A backup moves ``V(s)`` of one remembered
   place a fraction ``replay_learning_rate`` towards its best remembered outcome,
   ``max_k r_k + gamma V(next_k)`` (a Bellman optimality backup over the memory, as Mattar & Daw's
-  Q-learning backups are); each active cell's weight moves towards that target, so the weights
-  stay convex combinations of targets and the backups cannot diverge.  ``random`` backs up places
+  Q-learning backups are), every active cell's weight by the same amount (normalised LMS; with the
+  memory's rewards kept current the values stay within the rewards' range in every run measured,
+  which max backups with a shared code do not guarantee).  ``random`` backs up places
   drawn uniformly among the remembered ones, ``prioritized`` the place of largest priority first,
   recomputed after every backup; ``none`` rests without replay.
 * **successor features** (:class:`SuccessorFeatures`, learned only when used):
@@ -86,10 +88,14 @@ __all__ = [
     "ReplayLog",
     "EpisodeLog",
     "arena_lattice",
+    "backup_errors",
+    "draw_starts",
     "rest",
     "run_agent",
     "episodes_to_criterion",
+    "TDResult",
     "run_arena_td_experiment",
+    "td_frame",
     "td_metrics",
     "plot_td",
     "run_arena_td",
@@ -127,7 +133,7 @@ class ArenaTDParams(Params):
     gamma: float = Field(0.95, gt=0.0, lt=1.0)
     td_lambda: float = Field(0.8, ge=0.0, le=1.0)
     trace: Literal["accumulating", "replacing"] = "replacing"
-    learning_rate: float = Field(0.3, gt=0.0, le=1.0)
+    learning_rate: float = Field(0.3, gt=0.0, le=1.0)  # fraction of delta one step moves V(s) by
     sr_learning_rate: float = Field(0.1, gt=0.0, le=1.0)
     policy: Literal["softmax", "epsilon_greedy"] = "softmax"
     epsilon: float = Field(0.02, ge=0.0, le=1.0)
@@ -436,12 +442,11 @@ def rest(td: LinearTD, memory: TransitionMemory, lattice: ArenaLattice, mode: st
             best = priority.max()
             ties = np.flatnonzero(priority >= best - 1e-12)
             s = int(ties[rng.integers(ties.size)])
-        # each active cell's weight moves a fraction replay_rate towards the target: V(s), their
-        # average, moves by replay_rate x delta, and weights stay convex combinations of targets
         active = np.flatnonzero(phi[s])
-        change = td.replay_rate * (float(delta[s]) + values[s] - td.w[active])
-        td.w[active] += change
-        values += phi[:, active] @ change
+        if active.size:  # V(s) moves by replay_rate x delta: every active cell's weight by that much
+            change = td.replay_rate * float(delta[s]) / float(phi[s, active].sum())
+            td.w[active] += change
+            values += change * phi[:, active].sum(axis=1)
         if i == 0:
             log.first.append(s)
         if previous >= 0:
@@ -473,6 +478,7 @@ class EpisodeLog:
     values: NDArray[np.float64]  # V of every lattice point at the end
     values_before_move: NDArray[np.float64] | None
     seconds: float
+    memory: TransitionMemory | None = None  # what the agent remembered at the end
 
 
 def _choose(values: NDArray[np.float64], p: ArenaTDParams, rng: np.random.Generator) -> int:
@@ -496,7 +502,8 @@ def run_agent(world: Any, lattice: ArenaLattice, p: ArenaTDParams, mode: str, st
     """
     started = time.perf_counter()
     phi = lattice.phi
-    mean_active = float(phi.sum(1).mean())
+    norms = (phi * phi).sum(1)
+    mean_active = float(norms[norms > 0].mean())  # a step of learning_rate moves V(s) by that fraction of delta
     td = LinearTD(phi.shape[1], alpha=p.learning_rate / mean_active, gamma=p.gamma, lam=p.td_lambda, trace=p.trace,
                   replay_rate=p.replay_learning_rate)
     sf = SuccessorFeatures(phi.shape[1], alpha=p.sr_learning_rate / mean_active, gamma=p.gamma,
@@ -556,7 +563,7 @@ def run_agent(world: Any, lattice: ArenaLattice, p: ArenaTDParams, mode: str, st
             rest(td, memory, lattice, mode, p.replay_steps, rng, need=need, log=log)
     return EpisodeLog(mode=mode, steps=steps, shortest=shortest, reached=reached, replay=log,
                       values=_state_values(td, sf, phi, use_sr_value), values_before_move=before_move,
-                      seconds=time.perf_counter() - started)
+                      seconds=time.perf_counter() - started, memory=memory)
 
 
 def _state_values(td: LinearTD, sf: SuccessorFeatures, phi: NDArray[np.float64], successor: bool) -> NDArray[np.float64]:
