@@ -109,7 +109,7 @@ class Uses:
     worlds : the world kinds it runs in.
     l6_kinds : the L6 kinds it can run.
     regions : (min, max) number of regions.
-    keys : optional keys it reads: ``connections``, ``recording``, ``sweep``, ``phases``, and of
+    keys : optional keys it reads: ``connections``, ``recording``, ``sweep``, ``phases``, ``growth``, and of
         ``experiment``: ``noise``, ``n_objects``, ``n_features``, ``n_locations``,
         ``features_per_object``, ``max_sensations``; ``world`` (world.params); ``region`` (the
         regions at all).

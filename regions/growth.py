@@ -656,7 +656,9 @@ def run_touch_objects_growth(net: Network, *, progress: ProgressFactory, trial: 
             graph = grown_graph(region.lateral_graph, C + ev.add_columns, attach=rule.attach, topology=topology,
                                 args=rule.args if rule.topology is not None else spec.args, k=rule.k or 4,
                                 co_activity=usage.co_activity, seed=int(rng.integers(2**31)))
+            t_grow = time.perf_counter()
             grow_region(region, ev.add_columns, l23_cells=ev.l23_cells, graph=graph)
+            metrics[f"growth_{step + 1}_time_s"] = time.perf_counter() - t_grow
             net.lateral[name] = region.lateral_graph
             usage.grow(region.n_columns, region.l23_params.cells)
             codes = [remap_code(c, region.n_columns, region.l23_params.cells) for c in codes]
@@ -707,7 +709,9 @@ def run_touch_objects_growth(net: Network, *, progress: ProgressFactory, trial: 
         use = touch(region, world, codes, in_use, rng, usage=usage, **kw)  # the use phase
         metrics["in_use_recognised_before_prune"] = float(np.isfinite(use["sensations"]).mean())
         if budget is not None:
+            t_prune = time.perf_counter()
             pr = prune(region, usage, idle_sensations=budget.idle_sensations, synapses=budget.synapses)
+            metrics["prune_time_s"] = time.perf_counter() - t_prune
             metrics.update({"synapses_before_prune": pr["synapses_before"], "synapses_after_prune": pr["synapses_after"],
                             "cells_freed": pr["cells_freed"]})
     if "test" in e.phases:

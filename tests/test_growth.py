@@ -222,3 +222,18 @@ def test_the_demo_runs(capsys):
                       "growth.schedule[0].after_objects=3"]) == 0
     out = capsys.readouterr().out
     assert "identical: True" in out and "saved and loaded: 4 columns" in out
+
+
+def test_each_growth_key_changes_the_run():
+    base = SMALL + ["growth.reexpose=1"]
+    runs = {name: build(load_config(CONFIG, base + extra)).run()[0] for name, extra in {
+        "base": [],
+        "deaf": ["growth.listen_to_new=false"],
+        "cells": ["growth.schedule[0].l23_cells=64"],
+        "cap": ["growth.budget.idle_sensations=0", "growth.budget.synapses=200000"],
+    }.items()}
+    b = runs["base"]
+    assert runs["deaf"]["synapses_before_prune"] < b["synapses_before_prune"]  # no listening segments
+    assert runs["cells"]["l23_cells"] == 1024 + 64 and b["l23_cells"] == 1024
+    assert runs["cap"]["synapses_after_prune"] <= 200000 < runs["cap"]["synapses_before_prune"]
+    assert runs["cap"]["in_use_recognised"] == 1.0
