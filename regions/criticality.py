@@ -11,6 +11,12 @@ learns feature objects (2017 protocol, one exposure each), and then senses a *st
   changes (a column senses the new object only once it moves);
 * every moved sensor's SDRs carry ``experiment.noise`` (exact-count bit moves).
 
+The knob (continuous): ``connected_probability``.  After learning, each learned *lateral* distal
+synapse of L2/3 (presynaptic cell in another column) stays connected with this probability; the
+others are depressed below the connected permanence (drawn once per network, from the trial seed;
+a column's own context synapses are kept).  It is the knob of the stand-in cascade model
+(``critical_sweep``'s ``experiment.params.connected_probability``), applied to learned synapses.
+
 A column whose L2/3 hypothesis changes changes the votes its neighbours receive, so the change
 can spread over the settling iterations of the sensation.  Every settling iteration is a time bin;
 per bin the protocol counts L2/3 and L4 *events* (cells that turn on), the columns whose L2/3
@@ -65,6 +71,8 @@ __all__ = [
     "agreement_onset_test",
     "stream_statistics",
     "run_learned_criticality",
+    "disconnect_lateral_synapses",
+    "predicted_branching_ratio",
 ]
 
 
@@ -84,6 +92,11 @@ class LearnedCriticalityParams(Params):
         min_tail_fraction: x_min candidates leave at least this fraction of the avalanches in the tail.
         agreement_window: bins after a cluster-agreement event in which an onset in that cluster counts.
         controls: shuffled and time-shifted control draws for the agreement test.
+        min_agreement_events: fewer agreement events than this give the verdict "too few events"
+            (the test is still computed and printed).
+        connected_probability: the knob -- each learned lateral distal synapse stays connected with
+            this probability after learning (:func:`disconnect_lateral_synapses`); 1.0 keeps the
+            learned network as it is.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -98,6 +111,8 @@ class LearnedCriticalityParams(Params):
     min_tail_fraction: NonNegativeFloat = 0.1
     agreement_window: PositiveInt = 3
     controls: PositiveInt = 200
+    min_agreement_events: PositiveInt = 20
+    connected_probability: Fraction = 1.0
 
 
 @dataclass(frozen=True)
@@ -264,7 +279,7 @@ def _onsets_by_cluster(activity: StreamActivity, aval: dyn.AvalancheSet) -> tupl
 
 
 def agreement_onset_test(activity: StreamActivity, aval: dyn.AvalancheSet, window: int, controls: int,
-                         rng: np.random.Generator) -> dict[str, Any]:
+                         rng: np.random.Generator, min_events: int = 1) -> dict[str, Any]:
     """Do avalanches start in a cluster right after it reaches agreement?
 
     Events: "cluster k reaches agreement" (its agreement flag turns on at a bin) and "avalanche
@@ -272,7 +287,11 @@ def agreement_onset_test(activity: StreamActivity, aval: dyn.AvalancheSet, windo
     events followed within ``window`` bins by an onset in the same cluster.  Controls: the
     agreement times of each cluster (a) shuffled uniformly over the stream's bins and (b)
     circularly shifted by a random offset (keeps their spacing); p = (1 + #controls >= observed)
-    / (1 + controls), one-sided.  Verdict ``"supported"`` when both p < 0.05.
+    / (1 + controls), one-sided; ``p_*_lower`` the other side (#controls <= observed).  Verdict
+    ``"supported"`` when both p < 0.05, ``"not supported: onsets rarer after agreement"`` when both
+    lower p < 0.05, ``"not supported"`` otherwise, ``"too few events"`` with fewer than ``min_events`` agreement events (the numbers
+    are still returned).  ``shuffled_sd`` / ``shifted_sd``: the controls' spread, the smallest
+    excess of the observed rate the test can resolve is about twice it.
     """
     n_bins, n_clusters = activity.agreed.shape
     starts = np.diff(activity.agreed.astype(np.int8), axis=0, prepend=np.zeros((1, n_clusters), np.int8)) == 1
@@ -300,15 +319,27 @@ def agreement_onset_test(activity: StreamActivity, aval: dyn.AvalancheSet, windo
         shuffled[i] = statistic([np.sort(rng.choice(n_bins, size=t.size, replace=False)) for t in observed_times])
         shifted[i] = statistic([np.sort((t + rng.integers(1, n_bins)) % n_bins) for t in observed_times])
     if n_events == 0 or not np.isfinite(observed):
-        return {"agreement_events": n_events, "onsets": int(onset_bins.size), "observed": float("nan"),
-                "shuffled_mean": float("nan"), "shifted_mean": float("nan"), "p_shuffled": float("nan"),
-                "p_shifted": float("nan"), "verdict": "no agreement events"}
+        nan = float("nan")
+        return {"agreement_events": n_events, "onsets": int(onset_bins.size), "observed": nan,
+                "shuffled_mean": nan, "shifted_mean": nan, "shuffled_sd": nan, "shifted_sd": nan,
+                "p_shuffled": nan, "p_shifted": nan, "verdict": "no agreement events"}
     p_shuffled = float((1 + np.count_nonzero(shuffled >= observed)) / (1 + controls))
     p_shifted = float((1 + np.count_nonzero(shifted >= observed)) / (1 + controls))
-    verdict = "supported" if max(p_shuffled, p_shifted) < 0.05 else "not supported"
+    p_shuffled_lower = float((1 + np.count_nonzero(shuffled <= observed)) / (1 + controls))
+    p_shifted_lower = float((1 + np.count_nonzero(shifted <= observed)) / (1 + controls))
+    if max(p_shuffled, p_shifted) < 0.05:
+        verdict = "supported"
+    elif max(p_shuffled_lower, p_shifted_lower) < 0.05:
+        verdict = "not supported: onsets rarer after agreement"
+    else:
+        verdict = "not supported"
+    if n_events < min_events:
+        verdict = "too few events"
     return {"agreement_events": n_events, "onsets": int(onset_bins.size), "observed": observed,
             "shuffled_mean": float(np.mean(shuffled)), "shifted_mean": float(np.mean(shifted)),
-            "p_shuffled": p_shuffled, "p_shifted": p_shifted, "verdict": verdict}
+            "shuffled_sd": float(np.std(shuffled)), "shifted_sd": float(np.std(shifted)),
+            "p_shuffled": p_shuffled, "p_shifted": p_shifted, "p_shuffled_lower": p_shuffled_lower,
+            "p_shifted_lower": p_shifted_lower, "verdict": verdict}
 
 
 def _consensus_times(activity: StreamActivity) -> tuple[float, float]:
@@ -375,22 +406,53 @@ def stream_statistics(activity: StreamActivity, params: LearnedCriticalityParams
     out["size_by_duration"] = mean_size_by_duration(sizes, durations)
     within, across = _consensus_times(activity)
     out["consensus_bins_within_cluster"], out["consensus_bins_across_clusters"] = within, across
-    out["agreement_test"] = (agreement_onset_test(activity, aval, params.agreement_window, params.controls, rng)
+    out["agreement_test"] = (agreement_onset_test(activity, aval, params.agreement_window, params.controls, rng,
+                                                  params.min_agreement_events)
                              if len(aval) else {"verdict": "no avalanches"})
     return out
 
 
-def predicted_branching_ratio(region: Region) -> tuple[float, float]:
-    """(m_predicted, p): the excitable model's m = q(p) x mean excess degree for this region.
-
-    ``p`` is the fraction of the region's learned L2/3 distal synapses at or above the connected
-    permanence; q(p) = P[Binomial(distal sample size, p) >= distal threshold]
-    (:func:`regions.sweeps.vote_transmission`); refractoriness 2 (inertia holds a changed code).
-    """
+def _lateral_synapses(region: Region) -> tuple[Any, np.ndarray]:
+    """The L2/3 distal store's live synapses and a mask of the lateral ones (presynaptic cell in
+    another column than the segment's cell)."""
     store = region.L23.distal
-    arrays = store.to_arrays(prefix="")
-    permanence = np.asarray(arrays["synapse_permanence"], dtype=np.float64)
-    p = float(np.mean(permanence >= region.l23_params.distal_connected_permanence)) if permanence.size else 0.0
+    syn = store.live_synapses()
+    cells = region.l23_params.cells
+    lateral = store.segment_cell[syn.segment].astype(np.int64) // cells != syn.presynaptic // cells
+    return syn, lateral
+
+
+def disconnect_lateral_synapses(region: Region, probability: float, rng: np.random.Generator) -> int:
+    """Keep each connected lateral L2/3 distal synapse connected with ``probability``; depress the
+    others to half the connected permanence (removed where that permanence is 0).  Returns the
+    number disconnected.  The column's own context synapses are untouched."""
+    if probability >= 1.0:
+        return 0
+    store = region.L23.distal
+    syn, lateral = _lateral_synapses(region)
+    threshold = float(store.connected_threshold)
+    candidates = lateral & (syn.permanence >= threshold)
+    drop = candidates & (rng.random(lateral.size) >= probability)
+    slots = syn.slots[drop]
+    if threshold > 0.0:
+        store.update_permanences(slots, np.float32(threshold / 2.0) - syn.permanence[drop], stamp=False)
+    else:
+        store.remove_synapses(slots)
+    return int(slots.size)
+
+
+def predicted_branching_ratio(region: Region) -> tuple[float, float]:
+    """(m_predicted, p): the excitable model's m = q(p) x mean excess degree for this region -- the
+    theory line, not a measurement.
+
+    ``p`` is the fraction of the region's learned *lateral* L2/3 distal synapses at or above the
+    connected permanence (with the knob, ``connected_probability`` of them); q(p) =
+    P[Binomial(distal sample size, p) >= distal threshold] (:func:`regions.sweeps.vote_transmission`);
+    refractoriness 2 (inertia holds a changed code).
+    """
+    syn, lateral = _lateral_synapses(region)
+    permanence = np.asarray(syn.permanence[lateral], dtype=np.float64)
+    p = float(np.mean(permanence >= region.L23.distal.connected_threshold)) if permanence.size else 0.0
     params = region.l23_params
     degrees = region.adjacency.sum(axis=1)
     q = vote_transmission(p, params.distal_sample_size, min(params.distal_threshold, params.distal_sample_size))
@@ -420,6 +482,8 @@ def measure_learned_criticality(net: Network, progress: ProgressFactory | None =
     store_codes(net, "object_codes", codes)
     t_learn = time.perf_counter() - t0
     region = net.regions[name]
+    disconnected = disconnect_lateral_synapses(region, p.connected_probability,
+                                               np.random.default_rng([int(net.trial_seed) % 2**63, 2]))
     rng = np.random.default_rng([int(net.trial_seed) % 2**63, 1])
     t0 = time.perf_counter()
     activity = stream_activity(net, name, codes, p, rng, progress)
@@ -432,6 +496,7 @@ def measure_learned_criticality(net: Network, progress: ProgressFactory | None =
         "distal_threshold": int(region.l23_params.distal_threshold),
         "m_predicted": m_predicted,
         "connected_fraction": p_connected,
+        "disconnected_synapses": disconnected,
         "learn_time_s": t_learn,
         "stream_time_s": t_stream,
         "events_per_sensation": float(stats["l23_events"]) / max(p.stream_sensations - 1, 1),
@@ -447,8 +512,12 @@ _ROW_KEYS = ("m", "m_ci", "m_pooled", "m_predicted", "tau", "alpha", "gamma", "g
 def _row(value: Any, metrics: dict[str, Any]) -> dict[str, Any]:
     test = metrics["agreement_test"]
     row = {"value": value, **{k: metrics[k] for k in _ROW_KEYS}}
-    row.update(agreement_events=test.get("agreement_events", 0), agreement_p_shuffled=test.get("p_shuffled"),
-               agreement_p_shifted=test.get("p_shifted"), agreement_verdict=test["verdict"])
+    nan = float("nan")
+    row.update(agreement_events=test.get("agreement_events", 0), agreement_observed=test.get("observed", nan),
+               agreement_shuffled_mean=test.get("shuffled_mean", nan),
+               agreement_shifted_mean=test.get("shifted_mean", nan),
+               agreement_p_shuffled=test.get("p_shuffled", nan),
+               agreement_p_shifted=test.get("p_shifted", nan), agreement_verdict=test["verdict"])
     return row
 
 

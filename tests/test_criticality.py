@@ -8,7 +8,9 @@ import pytest
 from regions import dynamics as dyn
 from regions.builder import ProgressFactory, build
 from regions.config import config_from_dict
-from regions.criticality import StreamActivity, agreement_onset_test, run_learned_criticality
+from regions.criticality import (StreamActivity, agreement_onset_test, disconnect_lateral_synapses,
+                                 predicted_branching_ratio, run_learned_criticality)
+from regions.experiments import learn_objects
 
 SMALL = {
     "seed": 0,
@@ -75,10 +77,55 @@ def test_a_config_block_changes_the_result():
 @pytest.mark.parametrize("key,value,match", [
     ("experiment.params.overlap_threshold", 9, "overlap_threshold"),
     ("experiment.params.movers", 65, "movers"),
+    ("experiment.params.connected_probability", 1.5, "connected_probability"),
 ])
 def test_bad_values_are_refused_before_the_stream(key, value, match):
     with pytest.raises(ValueError, match=match):
         run(small(**{key: value}))
+
+
+def test_the_knob_disconnects_that_share_of_the_lateral_synapses_only():
+    """connected_probability p: about p of the learned lateral distal synapses stay connected, the
+    column's own context synapses all do, and the theory line's p is that fraction."""
+    net = build(small(**{"experiment.n_objects": 2}))
+    region = net.regions["S1"]
+    learn_objects(net.stepped("S1"), net.world, np.arange(2), 2)
+    store = region.L23.distal
+    cells = region.l23_params.cells
+
+    def connected_fractions() -> tuple[float, float]:
+        syn = store.live_synapses()
+        lateral = store.segment_cell[syn.segment] // cells != syn.presynaptic // cells
+        on = syn.permanence >= store.connected_threshold
+        return float(on[lateral].mean()), float(on[~lateral].mean())
+
+    lateral_before, own_before = connected_fractions()
+    m_before, p_before = predicted_branching_ratio(region)
+    assert lateral_before == pytest.approx(p_before) and lateral_before > 0.9
+    n = disconnect_lateral_synapses(region, 0.4, np.random.default_rng(0))
+    lateral_after, own_after = connected_fractions()
+    assert n > 0
+    assert lateral_after == pytest.approx(0.4 * lateral_before, abs=0.02)
+    assert own_after == own_before
+    m_after, p_after = predicted_branching_ratio(region)
+    assert p_after == pytest.approx(lateral_after) and m_after < m_before
+    assert disconnect_lateral_synapses(region, 1.0, np.random.default_rng(0)) == 0
+
+
+def test_fewer_connected_lateral_synapses_free_the_columns():
+    """The knob through experiment.sweep on a small region: with every learned lateral synapse
+    connected a change dies out (m < 1, no runaway); with few connected the region stays active
+    (more events, runaway settling, larger m) -- the opposite of the cascade model's prediction,
+    which falls with p."""
+    cfg = small(**{"regions.0.column.L23.settle_max_iterations": 10,
+                   "experiment.sweep": {"parameter": "experiment.params.connected_probability",
+                                        "values": [0.2, 1.0]}})
+    rows = run(cfg)["table"]
+    low, high = rows
+    assert high["m_ci"][1] < 1.0 and high["runaway_fraction"] < 0.1
+    assert low["m"] > high["m"] + 0.3
+    assert low["runaway_fraction"] > 0.5 and low["events_per_sensation"] > 10 * high["events_per_sensation"]
+    assert low["m_predicted"] < high["m_predicted"]
 
 
 def _synthetic(onset_after_agreement: bool, seed: int) -> tuple[StreamActivity, dyn.AvalancheSet]:
@@ -110,9 +157,48 @@ def test_agreement_test_detects_onsets_that_follow_agreement():
     assert result["verdict"] == "supported"
 
 
+def test_agreement_test_says_when_there_are_too_few_events():
+    activity, aval = _synthetic(True, 0)
+    result = agreement_onset_test(activity, aval, window=2, controls=50, rng=np.random.default_rng(1),
+                                  min_events=1000)
+    assert result["verdict"] == "too few events"
+    assert result["p_shuffled"] < 0.05 and result["agreement_events"] < 1000
+    assert result["shuffled_sd"] > 0
+
+
 def test_agreement_test_does_not_find_a_link_that_is_not_there():
     activity, aval = _synthetic(False, 0)
     result = agreement_onset_test(activity, aval, window=2, controls=200, rng=np.random.default_rng(1))
     assert result["observed"] < 0.3
     assert result["p_shuffled"] > 0.05 or result["p_shifted"] > 0.05
     assert result["verdict"] == "not supported"
+
+
+def test_agreement_test_names_onsets_that_avoid_agreement():
+    """Onsets kept out of the windows after agreement: the rate falls below chance, and the verdict
+    says so (the other one-sided p), instead of a bare "not supported"."""
+    rng = np.random.default_rng(3)
+    n_bins, n_clusters, window = 4000, 2, 2
+    agreed = np.zeros((n_bins, n_clusters), dtype=bool)
+    changed = np.zeros((n_bins, n_clusters), dtype=np.int64)
+    counts = np.zeros(n_bins, dtype=np.int64)
+    events = np.sort(rng.choice(np.arange(10, n_bins - 20, 10), size=90, replace=False))
+    clusters = rng.integers(n_clusters, size=events.size)
+    blocked = np.zeros((n_bins, n_clusters), dtype=bool)
+    for t, k in zip(events, clusters):
+        agreed[t:t + 3, k] = True
+        blocked[t + 1:t + 1 + window, k] = True
+    for start in np.sort(rng.choice(np.arange(0, n_bins - 3, 3), size=500, replace=False)):
+        k = int(rng.integers(n_clusters))
+        if blocked[start, k]:
+            continue
+        counts[start] += 3
+        changed[start, k] += 2
+    activity = StreamActivity(l23_events=counts, l4_events=counts, changed=changed, agreed=agreed,
+                              sensation=np.zeros(n_bins, dtype=np.int64), settle_kinds=np.array(["fixed_point"]),
+                              clusters=np.zeros(4, dtype=np.int64))
+    result = agreement_onset_test(activity, dyn.avalanches(counts), window=window, controls=200,
+                                  rng=np.random.default_rng(1))
+    assert result["observed"] == 0.0 and result["shuffled_mean"] > 0.05
+    assert result["p_shuffled"] > 0.5 and result["p_shuffled_lower"] < 0.05 and result["p_shifted_lower"] < 0.05
+    assert result["verdict"] == "not supported: onsets rarer after agreement"
