@@ -19,16 +19,17 @@ Prints, as mean +- standard deviation over the seeds:
 The figure (needs matplotlib; skipped with a note without it) draws steps / shortest path per
 episode, median over seeds with the quartiles shaded, for each replay mode.
 
-Measured (10 seeds, shipped config, ``python benchmarks/td.py --seeds 10``; 39 s on a shared 2-core machine)::
+Measured (10 seeds, shipped config, ``python benchmarks/td.py --seeds 10``; 65 s on a shared 2-core machine)::
 
     episodes to 5 in a row within 10 % / 50 % of the shortest paths (goal moves after episode 30)
           replay    episodes to <= 1.1x             to <= 1.5x        recover <= 1.1x        recover <= 1.5x
             none    24.0 +-  2.0 (2/10)   16.0 +-  4.6 (10/10)           never (0/10)    23.8 +-  5.5 (6/10)
-          random    18.4 +-  4.1 (5/10)   15.1 +-  4.8 (10/10)    20.2 +-  3.9 (6/10)    16.4 +-  3.6 (9/10)
-     prioritized    14.2 +-  6.8 (4/10)    12.0 +-  5.1 (7/10)    14.7 +-  4.5 (3/10)    19.7 +-  8.0 (7/10)
-    steps at episode 10: 37.3 +- 44.1 / 28.0 +- 17.1 / 20.7 +- 6.4 (shortest 14); episode 40 (10 after the move):
-    81.7 +- 62.0 / 292.2 +- 419.2 / 604.7 +- 417.0; reverse share of adjacent backups 0.78 (random) / 0.87
-    (prioritised); largest |V| 1.02 / 1.20 / 1.30 (max backups over a shared code overestimate a little).
+          random    12.3 +-  3.5 (6/10)   11.0 +-  4.9 (10/10)    17.5 +-  4.9 (8/10)   16.6 +-  6.0 (10/10)
+     prioritized    14.8 +-  6.2 (4/10)    11.9 +-  5.0 (9/10)    12.5 +-  1.5 (2/10)    15.2 +-  4.1 (5/10)
+    steps at episode 10: 37.3 +- 44.1 / 31.0 +- 41.2 / 19.1 +- 4.8 (shortest 14); episode 40 (10 after the
+    move): 81.7 +- 62.0 / 427.0 +- 469.0 / 567.1 +- 449.2; episode 60: 20.0 +- 2.9 / 14.4 +- 0.7 / 19.2 +- 4.0;
+    reverse share of adjacent backups 0.75 (random) / 0.77 (prioritised), mean sequence 1.02 / 1.17 backups;
+    largest |V| 1.02 / 1.00 / 1.08.
 """
 
 from __future__ import annotations

@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> dict:
         td = LinearTD(lattice.phi.shape[1], alpha=0.0, gamma=p.gamma, lam=0.0, replay_rate=p.replay_learning_rate)
         log = ReplayLog()
         for k in range(backups):  # one backup at a time, to watch the order
-            rest(td, walk.memory, lattice, mode, 1, np.random.default_rng(k), log=log)
+            rest(td, walk.memory, lattice, mode, 1, np.random.default_rng(k), log=log, successors=p.successors)
         distance = np.abs(np.round(lattice.positions[log.first] - goal)).max(axis=1).astype(int)
         valued = np.abs(np.round(lattice.positions - goal)).max(axis=1)[lattice.phi @ td.w > 0.01]
         print(f"   {mode:>11}: moves from the goal to each of the first {backups} places backed up:")
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> dict:
         reach = f"places {int(valued.max())} moves from the goal" if valued.size else "no place yet"
         print(f"   {'':>11}  value (> 0.01) has reached {reach} (the start is {walk.shortest[0]} moves away)")
     print("   Prioritised replay starts at the goal (the only surprise) and works back along the moves the\n"
-          "   agent made, so value flows backwards in one rest (several remembered moves lead into most places,\n"
+          "   agent made, so value flows backwards in one rest (several moves lead into most places,\n"
           "   so the sequence branches and restarts).  Replay is time-compressed: "
           f"{p.replay_compression:g} backups per real move.\n"
           "   Random replay spends the same backups anywhere, mostly where no value has arrived yet.")

@@ -25,14 +25,17 @@ Learning
   at the goal the terminal place gets its own update towards its reward.
 * **replay during rest** (:func:`rest`): after each episode the hippocampal memory
   (:class:`TransitionMemory`: every move experienced, once, with the latest reward seen at its
-  place) is replayed for ``replay_steps`` backups.  A backup moves ``V(s)`` of one remembered
-  place a fraction ``replay_learning_rate`` towards its best remembered outcome,
-  ``max_k r_k + gamma V(next_k)`` (a Bellman optimality backup over the memory, as Mattar & Daw's
-  Q-learning backups are), every active cell's weight by the same amount (normalised LMS; with the
-  memory's rewards kept current the values stay within the rewards' range in every run measured,
-  which max backups with a shared code do not guarantee).  ``random`` backs up places
-  drawn uniformly among the remembered ones, ``prioritized`` the place of largest priority first,
-  recomputed after every backup; ``none`` rests without replay.
+  place) is replayed for ``replay_steps`` backups.  A backup takes one remembered place ``s`` a
+  fraction ``replay_learning_rate`` of the way to its best outcome: its reward where an episode
+  ended there, else ``r(s) + gamma max V(s')`` over the places ``s'`` its 8 moves lead to as the
+  frame predicts them (``successors: predicted``: moves never made included, a preplay through
+  the frame) or over the outcomes of the moves it made (``remembered``) -- a Bellman optimality
+  backup, as Mattar & Daw's Q-learning backups are.  Each active cell's weight moves that fraction
+  of the way to the target, so ``V(s)`` (their mean) moves by ``replay_learning_rate x delta`` and
+  the weights stay convex combinations of targets (an averager: max backups cannot diverge; the
+  same backups as one normalised-LMS step diverged in 1 of 10 seeds with predicted successors).
+  ``random`` backs up places drawn uniformly among the remembered ones, ``prioritized`` the place
+  of largest priority first, recomputed after every backup; ``none`` rests without replay.
 * **successor features** (:class:`SuccessorFeatures`, learned only when used):
   ``psi(s) = phi(s) M`` learned by TD on the same moves, ``M <- M + alpha phi(s)^T (phi(s) +
   gamma psi(s') - psi(s))``.  With ``value: successor`` the value is ``psi(s) . u`` (``u``: reward
@@ -142,6 +145,7 @@ class ArenaTDParams(Params):
         default_factory=lambda: ["none", "random", "prioritized"], min_length=1)
     replay_steps: NonNegativeInt = 100  # one-step backups per rest
     replay_learning_rate: float = Field(0.5, gt=0.0, le=1.0)  # a backup moves V(s) by this fraction of delta
+    successors: Literal["predicted", "remembered"] = "predicted"  # what a replayed place is backed up through
     need: Literal["uniform", "successor"] = "uniform"  # prioritized replay: |delta| alone, or x successor need
     replay_compression: PositiveFloat = 20.0  # backups per real move's time
     window: PositiveInt = 5  # episodes of the within-tolerance criterion
@@ -393,32 +397,47 @@ class ReplayLog:
             self.events.append(length)
 
 
-def backup_errors(values: NDArray[np.float64], memory: TransitionMemory, gamma: float,
-                  n_states: int) -> NDArray[np.float64]:
-    """TD error of backing up each place from memory, ``(S,)`` (0 where nothing is remembered).
+def backup_errors(values: NDArray[np.float64], memory: TransitionMemory, gamma: float, n_states: int,
+                  neighbours: NDArray[np.int64] | None = None) -> NDArray[np.float64]:
+    """TD error of backing up each remembered place, ``(S,)`` (0 where nothing is remembered).
 
-    The target of place ``s`` is its best remembered outcome: ``max_k r_k + gamma V(next_k)`` over
-    the valid experiences ``k`` leaving ``s`` (``r_k`` alone where the episode ended), a Bellman
-    optimality backup over the memory; the error is ``target - V(s)``.
+    A place where an episode ended (its latest visit) has its reward as target.  Otherwise the
+    target is its best outcome: with ``neighbours`` None, the best remembered one,
+    ``max_k r_k + gamma V(next_k)`` over the valid experiences ``k`` leaving it; with
+    ``neighbours`` ``(S, moves)`` (-1: no move), the best of every move the frame predicts from it,
+    ``r(s) + gamma max_j V(neighbours[s, j])``, moves never made included.  A Bellman optimality
+    backup either way; the error is ``target - V(s)``.
     """
     k = memory.size
     valid = memory.valid[:k]
-    state, nxt = memory.state[:k][valid], memory.next[:k][valid]
-    q = memory.reward[:k][valid] + gamma * np.where(nxt >= 0, values[np.maximum(nxt, 0)], 0.0)
-    target = np.full(n_states, -np.inf)
-    np.maximum.at(target, state, q)
-    return np.where(np.isfinite(target), target - values, 0.0)
+    state, nxt, reward = memory.state[:k][valid], memory.next[:k][valid], memory.reward[:k][valid]
+    if neighbours is None:
+        q = reward + gamma * np.where(nxt >= 0, values[np.maximum(nxt, 0)], 0.0)
+        target = np.full(n_states, -np.inf)
+        np.maximum.at(target, state, q)
+        return np.where(np.isfinite(target), target - values, 0.0)
+    remembered = np.zeros(n_states, dtype=bool)
+    remembered[state] = True
+    ended = np.zeros(n_states, dtype=bool)
+    ended[state[nxt < 0]] = True
+    place_reward = np.zeros(n_states)
+    place_reward[state] = reward  # the latest reward seen at the place (the same on all its experiences)
+    ahead = np.where(neighbours >= 0, values[np.maximum(neighbours, 0)], -np.inf).max(axis=1)
+    target = np.where(ended, place_reward, place_reward + gamma * np.where(np.isfinite(ahead), ahead, 0.0))
+    return np.where(remembered, target - values, 0.0)
 
 
 def rest(td: LinearTD, memory: TransitionMemory, lattice: ArenaLattice, mode: str, steps: int,
          rng: np.random.Generator, *, need: NDArray[np.float64] | None = None,
-         log: ReplayLog | None = None) -> ReplayLog:
+         log: ReplayLog | None = None, successors: str = "remembered") -> ReplayLog:
     """Replay ``steps`` remembered places into ``td``: one backup of ``V(s)`` towards its best
     remembered outcome each (:func:`backup_errors`), ``w <- w + alpha delta phi(s)``.
 
     ``mode``: ``none``, ``random`` (a place drawn uniformly among the remembered ones) or
     ``prioritized`` (the place of largest ``|delta| x need``, recomputed after every backup;
-    ``need`` ``(S,)``, default 1).  A backup whose place leads (in memory) into the previous one
+    ``need`` ``(S,)``, default 1).  ``successors``: ``remembered`` (the outcomes of the moves made
+    from the place) or ``predicted`` (every move the frame predicts, :func:`backup_errors`).
+    A backup whose place leads (in memory) into the previous one
     continues a reverse sequence, one whose place the previous one leads into a forward sequence.
     Returns (and extends) ``log``.
     """
@@ -434,7 +453,8 @@ def rest(td: LinearTD, memory: TransitionMemory, lattice: ArenaLattice, mode: st
     previous = -1
     run = 0
     for i in range(int(steps)):
-        delta = backup_errors(values, memory, td.gamma, lattice.n_states)
+        delta = backup_errors(values, memory, td.gamma, lattice.n_states,
+                              lattice.neighbours if successors == "predicted" else None)
         if mode == "random":
             s = int(places[rng.integers(places.size)])
         else:
@@ -443,10 +463,10 @@ def rest(td: LinearTD, memory: TransitionMemory, lattice: ArenaLattice, mode: st
             ties = np.flatnonzero(priority >= best - 1e-12)
             s = int(ties[rng.integers(ties.size)])
         active = np.flatnonzero(phi[s])
-        if active.size:  # V(s) moves by replay_rate x delta: every active cell's weight by that much
-            change = td.replay_rate * float(delta[s]) / float(phi[s, active].sum())
+        if active.size:  # each active cell's weight moves replay_rate of the way to the target
+            change = td.replay_rate * (float(delta[s]) + values[s] - td.w[active])
             td.w[active] += change
-            values += change * phi[:, active].sum(axis=1)
+            values += phi[:, active] @ change
         if i == 0:
             log.first.append(s)
         if previous >= 0:
@@ -560,7 +580,7 @@ def run_agent(world: Any, lattice: ArenaLattice, p: ArenaTDParams, mode: str, st
             if mode == "prioritized" and p.need == "successor":
                 psi = start_phi @ sf.M
                 need = np.maximum(phi @ psi / np.maximum((phi * phi).sum(1), 1.0), 0.0) + 1e-9
-            rest(td, memory, lattice, mode, p.replay_steps, rng, need=need, log=log)
+            rest(td, memory, lattice, mode, p.replay_steps, rng, need=need, log=log, successors=p.successors)
     return EpisodeLog(mode=mode, steps=steps, shortest=shortest, reached=reached, replay=log,
                       values=_state_values(td, sf, phi, use_sr_value), values_before_move=before_move,
                       seconds=time.perf_counter() - started, memory=memory)

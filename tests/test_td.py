@@ -196,3 +196,19 @@ def test_demo_and_benchmark_run(tmp_path, capsys):
         module.main(argv)
     out = capsys.readouterr().out
     assert "prioritized" in out and "episodes until" in out and "recover" in out
+
+
+def test_predicted_successors_back_up_moves_never_made():
+    lattice = chain_lattice(4)
+    memory = TransitionMemory(4)
+    memory.observe(1, 0.0, 0)  # from place 1 the agent only ever went to place 0
+    memory.observe(3, 1.0, -1)
+    values = np.array([0.0, 0.0, 0.9, 1.0])
+    remembered = backup_errors(values, memory, 0.9, 4)
+    predicted = backup_errors(values, memory, 0.9, 4, lattice.neighbours)
+    np.testing.assert_allclose(remembered, [0.0, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(predicted, [0.0, 0.81, 0.0, 0.0])  # the frame knows 1 -> 2 leads to V = 0.9
+    td = LinearTD(4, alpha=0.5, gamma=0.9, lam=0.0, replay_rate=1.0)
+    td.w[:] = values
+    log = rest(td, memory, lattice, "prioritized", 1, np.random.default_rng(0), successors="predicted")
+    assert log.first == [1] and td.w[1] == pytest.approx(0.81)
