@@ -49,10 +49,10 @@ chooses by the value of the next place, the change of ``V(s)`` is what changes t
 lead to ``s``, and its size stands in for the improvement: prioritised sweeping's measure).
 **Need** is 1 (``need: uniform``) or the expected discounted future occupancy of ``s`` from the
 next episode's start read from the learned successor features, ``psi(start) . phi(s) /
-|phi(s)|^2`` (``need: successor``; held fixed during one rest).  Measured: with need from
-successor features learned online the far goal's surroundings have almost no need while the
-start's have tiny TD errors, so replay stays near the start (see ``benchmarks/td.py``); the
-shipped config uses ``uniform``.  A backup raises the TD error of the places that lead into the
+|phi(s)|^2`` (``need: successor``; held fixed during one rest).  Measured (``benchmarks/td.py
+--seeds 5 --set experiment.params.need=successor``): replay sequences grow longer (2.2 backups
+against 1.2) but the agent is no faster (4/5 seeds within 10 % of the shortest path after
+19.5 +- 5.5 episodes, 1/5 back after the goal moves), so the shipped config uses ``uniform``.  A backup raises the TD error of the places that lead into the
 place just updated, so sequences emerge: **reverse** (the next backup is a place that leads, in
 memory, into the previous one: value flows from the goal back along the path) and **forward**
 (the previous place leads into the next).  :class:`ReplayLog` counts both; replay is
