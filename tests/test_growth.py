@@ -185,8 +185,10 @@ def test_co_active_rule_attaches_new_columns_to_the_busiest():
     assert sorted(g.edges) == [(1, 3), (1, 4), (2, 3), (2, 4), (3, 4)]
 
 
-def test_a_grown_network_saves_and_loads(tmp_path):
-    net = build(load_config(CONFIG, SMALL))
+@pytest.mark.parametrize("extra", [[], ["growth.schedule[0].l23_cells=64", "growth.reexpose=0"]],
+                         ids=["columns", "columns and cells"])
+def test_a_grown_network_saves_and_loads(tmp_path, extra):
+    net = build(load_config(CONFIG, SMALL + extra))
     first = net.run()[0]
     path = tmp_path / "grown.npz"
     net.save(path)
@@ -196,6 +198,7 @@ def test_a_grown_network_saves_and_loads(tmp_path):
     for key in a:
         assert np.array_equal(a[key], b[key]), key
     assert loaded.regions["S1"].n_columns == 4
+    assert loaded.regions["S1"].L23.n_cells == net.regions["S1"].L23.n_cells
     loaded.config = loaded.config.with_values({"experiment.phases": ["test"]})
     again = loaded.run()[0]
     assert again["columns"] == 4 and again["in_use_recognised"] == first["in_use_recognised"]
