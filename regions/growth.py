@@ -595,7 +595,8 @@ def _mean(x: np.ndarray) -> float | None:
 
 
 @register_builder("touch_objects_growth", "experiment", params=TouchObjectsGrowthParams, protocol=True,
-                  uses=Uses().but(add_keys={"phases", "growth"}, layers={"L6", "L4", "L23", "L1"}))
+                  uses=Uses().but(add_keys={"phases", "growth"}, drop_keys={"noise"},
+                                  layers={"L6", "L4", "L23", "L1"}))
 def run_touch_objects_growth(net: Network, *, progress: ProgressFactory, trial: int) -> dict[str, Any]:
     """Learn feature objects into a region that grows part-way (``growth.schedule``), re-expose the
     objects learned before each growth so the new columns learn them, prune under ``growth.budget``,

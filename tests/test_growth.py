@@ -175,6 +175,8 @@ def test_growth_keys_are_checked_with_file_and_line(tmp_path):
     assert "does not use growth" in str(err.value) and err.value.line is not None
     with pytest.raises(ConfigError, match="'k' applies to attach: co_active"):
         load_config(CONFIG, ["growth.rule.k=3"])
+    with pytest.raises(ConfigError, match="does not use experiment.noise"):
+        load_config(CONFIG, ["experiment.noise.feature=0.1"])
 
 
 def test_co_active_rule_attaches_new_columns_to_the_busiest():
