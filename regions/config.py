@@ -964,6 +964,8 @@ class GrowthSpec(_Spec):
         after = [e.after_objects for e in self.schedule]
         bad = [(("schedule", i), f"after_objects must increase along the schedule ({after[i - 1]} then {a})")
                for i, a in enumerate(after) if i and a <= after[i - 1]]
+        if self.reexpose == 0 and not self.listen_to_new:
+            bad.append((("listen_to_new",), "listen_to_new applies to re-exposures, and reexpose is 0"))
         if bad:
             raise _FieldErrors(bad)
         return self
