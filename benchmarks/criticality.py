@@ -9,32 +9,74 @@ gamma = 2 at m = 1) and a driven branching network for multistep regression.  Pr
 3. preferred size distributions at m = 0.9 / 1.0 / 1.1, and the lognormal fit at m = 1, x_min 2
    against an independent optimiser (profile likelihood: Brent over mu inside Brent over sigma);
 4. branching ratio by multistep regression (fully observed and 10 % of units) and pooled;
-5. the learned network (configs/learned_criticality.yaml, protocol ``learned_criticality``): the
-   lateral distal threshold swept through ``experiment.sweep``; per value the measured m (multistep
-   regression, 95 % interval; pooled), the analytic cascade model's m beside it, tau, alpha, gamma
-   both routes, the preferred law, the runaway fraction, and the cluster-agreement test.
+5. the learned network (configs/learned_criticality.yaml, protocol ``learned_criticality``; 4 movers,
+   object change 0.01): the continuous knob ``experiment.params.connected_probability`` (share of the
+   learned lateral distal synapses left connected) swept through ``experiment.sweep``; per value the
+   MEASURED m (multistep regression, 95 % interval; pooled) beside the THEORY m of the analytic
+   cascade model (regions/sweeps.py), tau, alpha, gamma both routes, the preferred law, the runaway
+   fraction; the cluster-agreement test per value; then a long stream at the value nearest m = 1;
+6. recording at scale: 1e6 and 1e7 events written through RecordingWriter in chunks and analysed
+   chunk by chunk, time and peak memory of each phase.
 
 Run:  python benchmarks/criticality.py [--n-avalanches 100000] [--seed 0] [--skip-powerlaw]
-                                       [--learned-only] [--skip-learned] [--stream 1000]
+                                       [--learned-only] [--skip-learned] [--stream 1000] [--long 3000]
+                                       [--values 0.4,...,1.0] [--plot m.png] [--recording-only]
 
 Measured (seed 0, 2 shared cores): the lognormal at m = 1, x_min 2 reaches -263563.259 against the
-independent optimum -263563.258 (before the fix: -264676.2).  Section 5, 1000 sensations per value,
-716 s:
+independent optimum -263563.258 (before the fix: -264676.2).
 
-    knob  m (MR) [95% CI]       m pool  m model  tau   alpha  runaway  n_aval  agreement test
-       1  0.888 [0.828, 0.949]  0.525   6.79     2.32  4.75   0.51     1081    no events
-       2  0.980 [0.938, 1.021]  0.668   6.79     2.35  3.29   0.71     1186    5 events, p = 1.0
-       3  0.640 [0.621, 0.659]  0.502   6.79     3.34  3.40   0.22     1108    4 events, p = 1.0
-       4  0.469 [0.458, 0.480]  0.453   6.79     3.34  3.60   0.01      928    4 events, p = 1.0
-       5  0.512 [0.453, 0.571]  0.456   6.79     2.51  3.74   0.00      829    4 events, p = 1.0
+Section 5 (1000 sensations per value, 4 movers, object change 0.01; sweep 568 s, long stream 173 s):
 
-m does not cross 1 inside the range: below threshold 3 the region does not branch more, it locks
-into cycles (runaway 0.71 at threshold 2: the sensation never reaches a fixed point) -- an abrupt
-transition with no integer threshold between, so tau / alpha near m = 1 stay far from 1.5 / 2
-(2.35 / 3.29 on 1186 avalanches, most of the large ones runaways and excluded).  The cascade model
-predicts m = 6.79 at every threshold (every learned lateral synapse is connected, so one vote fires
-its segment whatever the threshold up to the sample size): the learned network's competition
-between votes and inertia, which the model leaves out, holds m below 1.
+     knob        m (MR) [95% CI]  m pool m model    tau  alpha  g fit g pred           preferred runaway n_aval ev/sens
+      0.4  1.002 [0.994, 1.011]     0.146    4.63    nan    nan    nan    nan                 n/a    1.00   1056   750.8
+     0.45  1.015 [1.004, 1.025]     0.450    5.28   2.22   2.84    nan   1.51           power_law    0.97    906   428.7
+      0.5  1.007 [0.986, 1.027]     0.560    5.80   2.19   1.86    nan   0.72           power_law    0.96    926   294.1
+     0.55  0.994 [0.985, 1.004]     0.510    6.18   2.61   3.20    nan   1.37           power_law    0.95    992   213.8
+      0.6  0.947 [0.918, 0.977]     0.476    6.45   2.72   3.68    nan   1.55           power_law    0.95   1120   113.9
+      0.8  0.757 [0.720, 0.794]     0.544    6.78   2.68   3.58   1.07   1.54 truncated_power_law    0.47    976    35.7
+      1.0  0.626 [0.574, 0.679]     0.429    6.79   3.46   3.68   1.06   1.09           power_law    0.04    854    24.0
+    measured m crosses 1 at connected_probability = 0.527 (interpolated)
+
+The measured m rises as fewer learned lateral synapses stay connected: 0.626 [0.574, 0.679] with all
+of them, 1.00-1.015 at p <= 0.5 (m crosses 1 between 0.5 and 0.55).  The cascade model (THEORY, m
+model) moves the other way and stays far above 1 (6.79 -> 4.63): it assumes a vote that fires its
+segment changes its target, while in the learned network a fired vote mostly holds the target on the
+object it already has (a cell's support counts the sources agreeing on its object), so taking votes
+away is what frees a column.  Past m = 1 the bounded region does not explode: it stays active until
+the settling limit (runaway 0.95-1.00 at p <= 0.6, 750 L2/3 on-events a sensation at 0.4), and m of
+that bounded active state is ~1.
+
+tau / alpha at m = 1: not reached, and this network cannot reach them at this size.  The long stream
+at 0.55 (nearest m = 1 among the values with complete avalanches): 3000 sensations, m = 0.992
+[0.978, 1.007], runaway 0.94, 3072 avalanches of which 182 complete: tau = 2.97 (51 in the tail),
+alpha = 3.00.  An avalanche lives inside one sensation's settling, so durations are capped by the
+settling limit (max duration 20 = the limit), and near m = 1 only 0.061 avalanches per sensation end
+before it: 1e4 complete avalanches would take ~1.6e5 sensations (~2.6 h here), and they would still
+span at most 1.3 decades of duration.  At 0.4 (nearest m = 1 overall, 1.002 [0.996, 1.009] on 3000
+sensations) 12 of 3183 avalanches are complete.
+
+Cluster agreement -> avalanche onset, per value (an agreement event: 80 % of an SBM block's columns
+come to hold one object; window 3 bins; 200 shuffled and 200 circularly shifted controls):
+
+     knob events observed shuffled  shifted  p shuf p shift  verdict
+      0.4    324    0.037    0.044    0.041   0.776   0.557  not supported
+     0.45    346    0.023    0.053    0.050   0.995   0.965  not supported
+      0.5    165    0.061    0.061    0.059   0.582   0.458  not supported
+     0.55     83    0.024    0.048    0.049   0.915   0.881  not supported
+      0.6    186    0.043    0.096    0.096   1.000   0.910  not supported
+      0.8     79    0.316    0.152    0.151   0.005   0.050  supported
+      1.0     31    0.065    0.141    0.135   0.950   0.935  not supported
+
+Not supported at 6 of 7 values (31-346 events); at 0.4-0.6 the onset rate after agreement is at or
+below chance (0.023-0.061 against 0.044-0.096).  At 0.8 it is supported (79 events, 0.316 against
+0.152, p = 0.005 / 0.050), one of seven tests, uncorrected.  On the long stream at 0.55: 186 events,
+0.038 against 0.057 +- 0.018 (shuffled) / 0.056 +- 0.022 (shifted), p = 0.905 / 0.846: not
+supported; the test resolves an excess of about 0.04 (twice the controls' spread) there.
+
+Section 6 (a loaded machine): 1.28e6 / 1.01e7 events written in 8.5 / 79.5 s with a write peak of
+13.9 / 14.3 MB (the writer's fixed chunk buffers: it does not grow with the recording), analysed in
+0.9 / 3.5 s with a peak of 4.5 / 10.8 MB (one chunk plus 8 bytes per time bin), where holding the
+events would take 19 / 154 MB.
 """
 
 from __future__ import annotations
@@ -137,7 +179,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--learned-only", action="store_true", help="only section 5 (the learned network)")
     parser.add_argument("--skip-learned", action="store_true", help="skip section 5")
     parser.add_argument("--stream", type=int, default=1000, help="sensations per knob value in section 5")
-    parser.add_argument("--thresholds", type=str, default="1,2,3,4,5", help="distal thresholds swept in section 5")
+    parser.add_argument("--movers", type=int, default=4, help="sensors moved per sensation in section 5")
+    parser.add_argument("--change", type=float, default=0.01, help="object change probability per sensation in section 5")
+    parser.add_argument("--knob", type=str, default="experiment.params.connected_probability",
+                        help="config key swept in section 5 (any numeric key)")
+    parser.add_argument("--values", type=str, default="0.4,0.45,0.5,0.55,0.6,0.8,1.0",
+                        help="knob values swept in section 5")
+    parser.add_argument("--long", type=int, default=3000,
+                        help="sensations of the long stream at the value nearest m = 1 (0: skip)")
+    parser.add_argument("--long-at", type=float, default=None,
+                        help="knob value of the long stream (default: nearest m = 1 with complete avalanches)")
+    parser.add_argument("--plot", type=str, default="", help="write measured and theory m vs the knob to this PNG")
     parser.add_argument("--events", type=int, default=10**7, help="events recorded and analysed in section 6")
     parser.add_argument("--chunk", type=int, default=100_000, help="events per chunk in section 6")
     parser.add_argument("--recording-only", action="store_true", help="only section 6 (recording at scale)")
@@ -339,46 +391,111 @@ def _fmt(value: object, digits: int = 3) -> str:
     return str(value)
 
 
+def _crossing(values: list[float], m: list[float]) -> float:
+    """The knob value where the measured m crosses 1 (linear interpolation between the first pair of
+    neighbouring values, in knob order, on either side of 1); NaN when it does not cross."""
+    pairs = sorted((v, x) for v, x in zip(values, m) if math.isfinite(x))
+    for (v0, m0), (v1, m1) in zip(pairs, pairs[1:]):
+        if (m0 - 1.0) * (m1 - 1.0) <= 0 and m0 != m1:
+            return v0 + (1.0 - m0) * (v1 - v0) / (m1 - m0)
+    return float("nan")
+
+
+def _long_value(rows: list[dict]) -> object:
+    """The knob value for the long stream: nearest m = 1 among the values with complete avalanches to
+    fit (finite tau); the nearest overall when there is none."""
+    fitted = [r for r in rows if math.isfinite(r["m"]) and math.isfinite(r["tau"])]
+    pool = fitted or [r for r in rows if math.isfinite(r["m"])] or rows
+    return min(pool, key=lambda r: abs(r["m"] - 1.0) if math.isfinite(r["m"]) else math.inf)["value"]
+
+
 def learned_network(args: argparse.Namespace) -> int:
-    """Section 5: the distal-threshold sweep of the learned network (one fresh network per value)."""
+    """Section 5: the knob sweep of the learned network (one fresh network per value), then a long
+    stream at the value nearest m = 1 for the exponents."""
     from regions.builder import ProgressFactory, build
     from regions.config import load_config
-    from regions.criticality import run_learned_criticality
+    from regions.criticality import measure_learned_criticality, run_learned_criticality
 
     root = Path(__file__).resolve().parent.parent
-    values = [int(v) for v in args.thresholds.split(",")]
-    cfg = load_config(root / "configs" / "learned_criticality.yaml").with_values({
-        "seed": args.seed,
-        "experiment.params.stream_sensations": args.stream,
-        "experiment.sweep": {"parameter": "regions.0.column.L23.distal.threshold", "values": values},
-    })
-    spec = cfg.regions[0]
-    start = time.perf_counter()
-    metrics = run_learned_criticality(build(cfg), progress=ProgressFactory(False), trial=0)
-    elapsed = time.perf_counter() - start
-    print(f"\nlearned network: {spec.columns} columns ({spec.lateral.topology}), {cfg.experiment.n_objects} objects, "
-          f"{args.stream} sensations per value, {cfg.experiment.params['movers']} movers, "
-          f"object change p={cfg.experiment.params['object_change_probability']}, "
-          f"feature noise {cfg.experiment.noise.feature}; knob {metrics['knob']} ({elapsed:.0f} s)")
-    print(f"{'knob':>4} {'m (MR) [95% CI]':>22} {'m pool':>7} {'m model':>7} {'tau':>6} {'alpha':>6} "
-          f"{'g fit':>6} {'g pred':>6} {'preferred':>19} {'runaway':>7} {'n_aval':>6} {'ev/sens':>7} "
-          f"{'agree':>5} {'p shuf':>6} {'p shift':>7}  verdict")
-    for r in metrics["table"]:
-        ci = r["m_ci"]
-        print(f"{r['value']:>4} {_fmt(r['m']):>6} [{_fmt(ci[0])}, {_fmt(ci[1])}]".ljust(27)
-              + f" {_fmt(r['m_pooled']):>7} {_fmt(r['m_predicted'], 2):>7} {_fmt(r['tau'], 2):>6} "
-              f"{_fmt(r['alpha'], 2):>6} {_fmt(r['gamma'], 2):>6} {_fmt(r['gamma_predicted'], 2):>6} "
-              f"{r['preferred']:>19} {_fmt(r['runaway_fraction'], 2):>7} {r['n_avalanches']:>6} "
-              f"{_fmt(r['events_per_sensation'], 1):>7} {r['agreement_events']:>5} "
-              f"{_fmt(r['agreement_p_shuffled'], 3):>6} {_fmt(r['agreement_p_shifted'], 3):>7}  {r['agreement_verdict']}")
-    print(f"value nearest m = 1: {metrics['value_nearest_critical']} (m = {_fmt(metrics['m_nearest_critical'])}, "
-          f"tau = {_fmt(metrics['tau_nearest_critical'], 2)}, alpha = {_fmt(metrics['alpha_nearest_critical'], 2)}; "
-          "targets tau 1.5 +- 0.1, alpha 2 +- 0.2)")
-    print("(m (MR): multistep regression, each avalanche's first 2 k_max bins one trial; m pool: sum A_t+1 / sum A_t\n"
-          " over complete avalanches; m model: the excitable cascade model of regions/sweeps.py, q(p) x mean excess\n"
-          " degree with p the connected fraction of the learned distal synapses; runaway: avalanches whose sensation\n"
-          " ended in a cycle or the settling limit; agree: cluster-agreement events; p shuf / p shift: the\n"
-          " agreement -> onset test against shuffled and time-shifted agreement times.)")
+    values = [float(v) if "." in v else int(v) for v in args.values.split(",") if v.strip()]
+    base = load_config(root / "configs" / "learned_criticality.yaml").with_values({
+        "seed": args.seed, "experiment.params.stream_sensations": args.stream, "experiment.params.movers": args.movers,
+        "experiment.params.object_change_probability": args.change})
+    spec = base.regions[0]
+    long_value = args.long_at
+    if values:
+        cfg = base.with_values({"experiment.sweep": {"parameter": args.knob, "values": values}})
+        spec = cfg.regions[0]
+        params = cfg.experiment.params
+        start = time.perf_counter()
+        metrics = run_learned_criticality(build(cfg), progress=ProgressFactory(False), trial=0)
+        elapsed = time.perf_counter() - start
+        rows = metrics["table"]
+        print(f"\nlearned network: {spec.columns} columns ({spec.lateral.topology}, {len(spec.lateral.args['sizes'])} blocks), "
+              f"{cfg.experiment.n_objects} objects, distal threshold {spec.column.L23.distal.threshold} of "
+              f"{spec.column.L23.distal.sample_size}; a stream of {args.stream} sensations per value, {params['movers']} "
+              f"movers, object change p={params['object_change_probability']}, feature noise {cfg.experiment.noise.feature}; "
+              f"knob {metrics['knob']} ({elapsed:.0f} s)")
+        print(f"{'knob':>5} {'m (MR) [95% CI]':>22} {'m pool':>7} {'m model':>7} {'tau':>6} {'alpha':>6} "
+              f"{'g fit':>6} {'g pred':>6} {'preferred':>19} {'runaway':>7} {'n_aval':>6} {'ev/sens':>7}")
+        for r in rows:
+            ci = r["m_ci"]
+            print(f"{r['value']:>5} {_fmt(r['m']):>6} [{_fmt(ci[0])}, {_fmt(ci[1])}]".ljust(29)
+                  + f" {_fmt(r['m_pooled']):>7} {_fmt(r['m_predicted'], 2):>7} {_fmt(r['tau'], 2):>6} "
+                  f"{_fmt(r['alpha'], 2):>6} {_fmt(r['gamma'], 2):>6} {_fmt(r['gamma_predicted'], 2):>6} "
+                  f"{r['preferred']:>19} {_fmt(r['runaway_fraction'], 2):>7} {r['n_avalanches']:>6} "
+                  f"{_fmt(r['events_per_sensation'], 1):>7}")
+        crossing = _crossing([float(r["value"]) for r in rows], [r["m"] for r in rows])
+        print(f"measured m crosses 1 at {metrics['knob'].split('.')[-1]} = {_fmt(crossing)} (interpolated); "
+              f"value nearest m = 1: {metrics['value_nearest_critical']} (m = {_fmt(metrics['m_nearest_critical'])})")
+        print("(m (MR): multistep regression, each avalanche's first 2 k_max bins one trial, measured; m pool: sum A_t+1 /\n"
+              " sum A_t over complete avalanches, measured; m model: THEORY, the excitable cascade model of regions/sweeps.py,\n"
+              " q(p) x mean excess degree with p the connected fraction of the learned lateral synapses; runaway: avalanches\n"
+              " whose sensation ended in a cycle or the settling limit; tau / alpha on the complete avalanches.)")
+        print(f"\ncluster agreement -> avalanche onset (window {params['agreement_window']} bins, {params['controls']} "
+              f"controls each; a cluster = an SBM block, agreeing when {params['agreement_fraction']:.0%} of its columns "
+              "hold one object):")
+        print(f"{'knob':>5} {'events':>6} {'observed':>8} {'shuffled':>8} {'shifted':>8} {'p shuf':>7} {'p shift':>7}  verdict")
+        for r in rows:
+            print(f"{r['value']:>5} {r['agreement_events']:>6} {_fmt(r['agreement_observed']):>8} "
+                  f"{_fmt(r['agreement_shuffled_mean']):>8} {_fmt(r['agreement_shifted_mean']):>8} "
+                  f"{_fmt(r['agreement_p_shuffled']):>7} {_fmt(r['agreement_p_shifted']):>7}  {r['agreement_verdict']}")
+        print("(observed: share of agreement events followed within the window by an avalanche starting in that cluster;\n"
+              " shuffled / shifted: the same share with each cluster's agreement times drawn uniformly / shifted circularly;\n"
+              " one-sided p; supported when both p < 0.05.)")
+        if args.plot:
+            from regions import figures
+
+            fig = figures.branching_vs_knob([r["value"] for r in rows], [r["m"] for r in rows],
+                                            analytic=[r["m_predicted"] for r in rows], knob=metrics["knob"])
+            Path(args.plot).write_bytes(figures.to_png(fig))
+            print(f"figure: measured m and the cascade model's m (theory line) vs the knob -> {args.plot}")
+
+        long_value = _long_value(rows) if long_value is None else long_value
+    if args.long and long_value is not None:
+        value = long_value
+        long_cfg = base.with_values({args.knob: value, "experiment.params.stream_sensations": args.long})
+        start = time.perf_counter()
+        one = measure_learned_criticality(build(long_cfg), ProgressFactory(False))
+        elapsed = time.perf_counter() - start
+        runaway = one["runaway_fraction"]
+        n_complete = int(round(one["n_avalanches"] * (1.0 - runaway))) if math.isfinite(runaway) else 0
+        ci = one["m_ci"]
+        print(f"\nlong stream at {args.knob.split('.')[-1]} = {value} (nearest m = 1 with complete avalanches to fit): {args.long} sensations ({elapsed:.0f} s): "
+              f"m = {_fmt(one['m'])} [{_fmt(ci[0])}, {_fmt(ci[1])}], runaway {_fmt(one['runaway_fraction'], 2)}, "
+              f"{one['n_avalanches']} avalanches, {n_complete} complete (the exponents are fitted on these): tau = "
+              f"{_fmt(one['tau'], 2)} (x_min {one.get('tau_x_min')}, {one.get('tau_n_tail')} in the tail), alpha = "
+              f"{_fmt(one['alpha'], 2)} (x_min {one.get('alpha_x_min')}); preferred {one['preferred']}; max duration "
+              f"{one['max_duration']} bins (settling limit {spec.column.L23.settle_max_iterations})")
+        reached = (n_complete >= 10**4 and abs(one["tau"] - 1.5) <= 0.1 and abs(one["alpha"] - 2.0) <= 0.2)
+        print(f"targets tau 1.5 +- 0.1 and alpha 2 +- 0.2 on >= 1e4 complete avalanches: {status(reached)} "
+              f"({n_complete} complete of {one['n_avalanches']}, {n_complete / max(args.long, 1):.3f} per sensation)")
+        test = one["agreement_test"]
+        print(f"agreement test on the long stream: {test.get('agreement_events')} events, observed "
+              f"{_fmt(test.get('observed', float('nan')))} vs shuffled {_fmt(test.get('shuffled_mean', float('nan')))} "
+              f"+- {_fmt(test.get('shuffled_sd', float('nan')))} / shifted {_fmt(test.get('shifted_mean', float('nan')))} "
+              f"+- {_fmt(test.get('shifted_sd', float('nan')))}, p = {_fmt(test.get('p_shuffled', float('nan')))} / "
+              f"{_fmt(test.get('p_shifted', float('nan')))}: {test['verdict']}")
     return 0
 
 

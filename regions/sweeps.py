@@ -4,7 +4,12 @@
 of a region (no synapse is learned, no column model runs: each vote fires with a fresh probability
 P[Bin(s, p) >= theta]); ``critical_sweep`` sweeps that model.  The learned network itself is
 measured by the ``learned_criticality`` protocol (:mod:`regions.criticality`), which prints this
-model's predicted m (``m_predicted``) beside the measured one.
+model's predicted m (``m_predicted``) beside the measured one.  Both share the knob ``p`` (the
+fraction of lateral synapses connected: ``experiment.params.connected_probability``), and they
+disagree: on the learned 256-column region the model predicts m = 6.79 at p = 1 falling to 4.63 at
+p = 0.4, while the measured m rises from 0.63 to 1.00 (``benchmarks/criticality.py`` section 5) --
+a fired vote here changes its target, in the learned network it mostly holds the target on the
+object it already has.
 
 Why a model, and what it models
 -------------------------------
