@@ -494,8 +494,10 @@ def learned_network(args: argparse.Namespace) -> int:
         print(f"agreement test on the long stream: {test.get('agreement_events')} events, observed "
               f"{_fmt(test.get('observed', float('nan')))} vs shuffled {_fmt(test.get('shuffled_mean', float('nan')))} "
               f"+- {_fmt(test.get('shuffled_sd', float('nan')))} / shifted {_fmt(test.get('shifted_mean', float('nan')))} "
-              f"+- {_fmt(test.get('shifted_sd', float('nan')))}, p = {_fmt(test.get('p_shuffled', float('nan')))} / "
-              f"{_fmt(test.get('p_shifted', float('nan')))}: {test['verdict']}")
+              f"+- {_fmt(test.get('shifted_sd', float('nan')))}, p (more onsets) = "
+              f"{_fmt(test.get('p_shuffled', float('nan')))} / {_fmt(test.get('p_shifted', float('nan')))}, "
+              f"p (fewer) = {_fmt(test.get('p_shuffled_lower', float('nan')))} / "
+              f"{_fmt(test.get('p_shifted_lower', float('nan')))}: {test['verdict']}")
     return 0
 
 
