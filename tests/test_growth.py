@@ -18,7 +18,7 @@ from regions.recognition import learn_object
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "configs" / "touch_objects_growth.yaml"
 #: small and fast: 6 objects, 3 learned before 2 -> 4 columns, a 1024-cell L2/3
-SMALL = ["regions[0].columns=2", "experiment.n_objects=6", "experiment.max_sensations=4",
+SMALL = ["regions[0].columns=2", "experiment.n_objects=6", "experiment.n_features=3", "experiment.max_sensations=4",
          "growth.schedule[0].after_objects=3", "growth.schedule[0].add_columns=2",
          "experiment.params.in_use=2", "growth.budget.idle_sensations=8", "regions[0].column.L23.cells=1024"]
 KW = dict(max_sensations=4, overlap_threshold=30, max_active=60)
