@@ -456,6 +456,36 @@ def _human_bytes(n: float) -> str:
     return f"{n} B"  # pragma: no cover
 
 
+def _describe_growth(cfg: Any) -> list[str]:
+    """The ``growth`` block as lines of ``describe``: each step's shape change, the rule, pruning."""
+    g = getattr(cfg, "growth", None)
+    if g is None:
+        return []
+    region = next((r for r in cfg.regions if r.name == g.region), cfg.regions[0]) if g.region else cfg.regions[0]
+    columns, cells = region.columns, region.column.L23.cells
+    lines = ["", f"growth of region {region.name} while it learns:"]
+    for step in g.schedule:
+        grown = f"after {step.after_objects} objects:"
+        if step.add_columns:
+            grown += f" columns {columns} -> {columns + step.add_columns}"
+            columns += step.add_columns
+        if step.l23_cells:
+            grown += f"{',' if step.add_columns else ''} L2/3 cells per column {cells} -> {cells + step.l23_cells}"
+            cells += step.l23_cells
+        lines.append("  " + grown)
+    rule = g.rule
+    how = (f"networkx {rule.topology or region.lateral.topology} over the grown set, old edges kept"
+           if rule.attach == "topology" else f"each new column listens to the {rule.k or 4} most co-active columns")
+    lines.append(f"  new columns join the lateral graph: {how}")
+    lines.append(f"  re-exposures of earlier objects after a step: {g.reexpose}"
+                 + ("; old columns listen to the new codes" if g.listen_to_new and g.reexpose else ""))
+    prune = [f"L2/3 cells idle > {g.budget.idle_sensations} sensations"] if g.budget.idle_sensations else []
+    prune += [f"over {g.budget.synapses:,} synapses, the stalest cells"] if g.budget.synapses else []
+    lines.append("  pruning: " + ("; ".join(prune) if prune else "none"))
+    lines.append(f"  final shape: {columns} columns x {cells} L2/3 cells")
+    return lines
+
+
 def describe_config(cfg: Any, source: str = "") -> str:
     """A human-readable description: regions, layers, connections, lateral graphs, budget.
 
@@ -526,10 +556,13 @@ def describe_config(cfg: Any, source: str = "") -> str:
             lines.append(f"  {conn.kind:<12}{conn.source}.{conn.source_layer} -> {target}")
     else:
         lines.append("connections: none")
+    grown = _describe_growth(cfg)
+    lines.extend(grown)
     rows = estimate_budget(cfg, degrees)
     lines.append("")
     lines.append(
-        f"budget (estimate after learning {exp.n_objects} x {exp.features_per_object} pairs per column):"
+        f"budget (estimate after learning {exp.n_objects} x {exp.features_per_object} pairs per column"
+        + (", as first built" if grown else "") + "):"
     )
     lines.append(f"  {'region':<12}{'layer':<6}{'cells':>12}{'segments':>12}{'synapses':>14}{'memory':>12}")
     for row in rows:

@@ -95,6 +95,18 @@ def test_describe_shows_layers_graph_and_budget(tiny, capsys):
     assert total.rstrip().endswith("bytes)")
 
 
+def test_describe_shows_the_growth_schedule_and_the_grown_shape(capsys):
+    assert main(["describe", "touch_objects_growth", "--set", "growth.schedule[0].l23_cells=64"]) == 0
+    out = capsys.readouterr().out
+    assert "growth of region S1 while it learns:" in out
+    assert "after 30 objects: columns 4 -> 16, L2/3 cells per column 4096 -> 4160" in out
+    assert "join the lateral graph: networkx complete_graph over the grown set, old edges kept" in out
+    assert "final shape: 16 columns x 4160 L2/3 cells" in out
+    assert ", as first built):" in out
+    assert main(["describe", "touch_objects"]) == 0
+    assert "growth" not in capsys.readouterr().out
+
+
 def test_budget_grows_with_objects(tiny):
     small = cli.estimate_budget(load_config(tiny, ["experiment.n_objects=50"]))
     large = cli.estimate_budget(load_config(tiny, ["experiment.n_objects=100"]))
