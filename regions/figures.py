@@ -47,6 +47,7 @@ __all__ = [
     "trajectory",
     "series_figure",
     "agreement_onsets",
+    "learned_sweep",
     "ccdf",
     "mean_size_by_duration",
 ]
@@ -549,6 +550,97 @@ def agreement_onsets(
     within = f" within {window} bins" if window else ""
     ax.set_title("cluster agreement -> avalanche onset" + (f" ({_plural(int(events), 'event')}{within})"
                                                           if events is not None else ""), fontsize=10)
+    return fig
+
+
+def learned_sweep(
+    values: Sequence[float],
+    measured: Sequence[float],
+    *,
+    ci: Sequence[Sequence[float]] | None = None,
+    theory: Sequence[float] | None = None,
+    runaway: Sequence[float] | None = None,
+    agreement: Sequence[Mapping[str, Any]] | None = None,
+    knob: str = "knob",
+) -> Figure:
+    """A knob swept through the learned network: measured m beside the theory line, runaways, agreement.
+
+    Parameters
+    ----------
+    values : the knob's values (x).
+    measured : measured branching ratio at each value (points), ``ci`` its 95 % interval per value
+        (``(low, high)``, error bars).
+    theory : the analytic cascade model's m at each value (a grey line); m = 1 is drawn dotted.  When
+        anything drawn exceeds 2 the m axis is linear up to 1 and logarithmic above it.
+    runaway : fraction of runaway avalanches per value (a panel below, 0..1).
+    agreement : per value a mapping with ``observed``, ``shuffled``, ``shifted`` (share of
+        cluster-agreement events followed by an onset, and the controls' means), ``verdict`` and
+        ``events``; a panel below with each verdict written at its value.
+    """
+    n = len(values)
+    if n == 0 or len(measured) != n:
+        raise ValueError(f"learned_sweep: {n} values and {len(measured)} measurements")
+    for name, seq in (("ci", ci), ("theory", theory), ("runaway", runaway), ("agreement", agreement)):
+        if seq is not None and len(seq) != n:
+            raise ValueError(f"learned_sweep: {n} values and {len(seq)} {name} entries")
+    rows = 1 + (runaway is not None) + (agreement is not None)
+    fig, axes = _figure(rows, 1, width=6.4, height=3.6 + 2.4 * (rows - 1))
+    order = sorted(range(n), key=lambda i: float(values[i]))
+    xs = [float(values[i]) for i in order]
+    m = _finite([measured[i] for i in order])
+    ax = axes[0, 0]
+    drawn = [v for v in m if math.isfinite(v)]
+    if theory is not None:
+        line = _finite([theory[i] for i in order])
+        drawn += [v for v in line if math.isfinite(v)]
+        ax.plot(xs, line, color="0.35", linestyle="-", marker=".", label="theory: cascade model's m")
+    if ci is not None:
+        low = _finite([ci[i][0] if ci[i] is not None and len(ci[i]) == 2 else None for i in order])
+        high = _finite([ci[i][1] if ci[i] is not None and len(ci[i]) == 2 else None for i in order])
+        below = [max(v - lo, 0.0) if math.isfinite(v) and math.isfinite(lo) else 0.0 for v, lo in zip(m, low)]
+        above = [max(hi - v, 0.0) if math.isfinite(v) and math.isfinite(hi) else 0.0 for v, hi in zip(m, high)]
+        ax.errorbar(xs, m, yerr=[below, above], marker="o", linestyle="-", color="C0", capsize=3,
+                    label="measured m (95 % interval)")
+        drawn += [v for v in high if math.isfinite(v)]
+    else:
+        ax.plot(xs, m, marker="o", linestyle="-", color="C0", label="measured m")
+    ax.axhline(1.0, color="C3", linestyle=":", label="critical (m = 1)")
+    if drawn and max(drawn) > 2.0:
+        ax.set_yscale("symlog", linthresh=1.0, linscale=1.0)
+        ax.set_ylim(0.0, max(drawn) * 1.3)
+        ticks = [t for t in (0.0, 0.25, 0.5, 0.75, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0) if t <= max(drawn) * 1.3]
+        ax.set_yticks(ticks, [f"{t:g}" for t in ticks])
+        ax.set_ylabel("branching ratio m\n(linear below 1, log above)")
+    else:
+        ax.set_ylim(bottom=0.0)
+        ax.set_ylabel("branching ratio m")
+    ax.set_title("measured branching ratio vs the theory line", fontsize=10)
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
+    row = 1
+    if runaway is not None:
+        ax = axes[row, 0]
+        ax.plot(xs, _finite([runaway[i] for i in order]), marker="s", color="C3", label="runaway avalanches")
+        _accuracy_axis(ax, "runaway fraction")
+        ax.grid(alpha=0.3)
+        row += 1
+    if agreement is not None:
+        ax = axes[row, 0]
+        rows_ = [agreement[i] or {} for i in order]
+        ax.plot(xs, _finite([r.get("observed") for r in rows_]), marker="o", color="C3", label="observed")
+        for key, style in (("shuffled", "--"), ("shifted", ":")):
+            ax.plot(xs, _finite([r.get(key) for r in rows_]), color="0.45", linestyle=style,
+                    label=f"{'time-shifted' if key == 'shifted' else key} control (mean)")
+        for x, r in zip(xs, rows_):
+            events = r.get("events")
+            text = str(r.get("verdict", "")) + (f" ({_plural(int(events), 'event')})" if events is not None else "")
+            ax.annotate(text, (x, 1.0), xytext=(0, -4), textcoords="offset points", ha="center", va="top",
+                        rotation=90, fontsize=7, color="0.2")
+        _accuracy_axis(ax, "agreement events\nfollowed by an onset")
+        ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, fontsize=7, frameon=False)
+        ax.grid(alpha=0.3)
+    for k in range(rows):
+        axes[k, 0].set_xlabel(knob if k == rows - 1 else "")
     return fig
 
 

@@ -498,7 +498,8 @@ def _learned_criticality_figures(trials: list[dict[str, Any]], cfg: Any, others:
     from regions import figures
 
     test = trials[0].get("agreement_test")
-    rest = _learned_avalanche_figures(trials[0]) + _generic_figures(trials, cfg, others)
+    rest = (_learned_sweep_figures(trials[0]) + _learned_avalanche_figures(trials[0])
+            + _generic_figures(trials, cfg, others))
     if not isinstance(test, dict) or _num(test.get("observed")) is None:
         return rest
     controls = {name: test[f"{key}_mean"] for name, key in (("shuffled", "shuffled"), ("time-shifted", "shifted"))
@@ -513,6 +514,56 @@ def _learned_criticality_figures(trials: list[dict[str, Any]], cfg: Any, others:
         f"one-sided p against each control; verdict: {test.get('verdict')} (trial 0).",
         lambda: figures.agreement_onsets(float(test["observed"]), controls, p_values=p_values,
                                          events=test.get("agreement_events")))] + rest
+
+
+def _crossing_one(values: Sequence[float], m: Sequence[float | None]) -> float | None:
+    """The knob value where measured m first crosses 1 (linear interpolation between neighbours), or None."""
+    points = sorted((float(v), float(y)) for v, y in zip(values, m) if y is not None)
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        if (y0 - 1.0) * (y1 - 1.0) <= 0.0 and y0 != y1:
+            return x0 + (1.0 - y0) * (x1 - x0) / (y1 - y0)
+    return None
+
+
+def _learned_sweep_figures(first: dict[str, Any]) -> list[Figure]:
+    """A run with ``experiment.sweep``: measured m (95 % interval) beside the cascade model's m (the theory
+    line) and m = 1 against the knob, with the runaway fraction and the cluster-agreement test per value."""
+    from regions import figures
+
+    table = [row for row in first.get("table") or [] if isinstance(row, dict)]
+    values = [row.get("value") for row in table]
+    if not table or any(_num(v) is None for v in values) or not any(_num(r.get("m")) is not None for r in table):
+        return []
+    knob = str(first.get("knob", "knob"))
+    m = [_num(r.get("m")) for r in table]
+    ci = [tuple(r["m_ci"]) if isinstance(r.get("m_ci"), (list, tuple)) and len(r["m_ci"]) == 2 else (None, None)
+          for r in table]
+    theory = [_num(r.get("m_predicted")) for r in table] if any("m_predicted" in r for r in table) else None
+    runaway = ([_num(r.get("runaway_fraction")) for r in table]
+               if any("runaway_fraction" in r for r in table) else None)
+    agreement = None
+    if any("agreement_verdict" in r for r in table):
+        agreement = [{"observed": _num(r.get("agreement_observed")), "shuffled": _num(r.get("agreement_shuffled_mean")),
+                      "shifted": _num(r.get("agreement_shifted_mean")), "verdict": r.get("agreement_verdict", ""),
+                      "events": r.get("agreement_events")} for r in table]
+    crossing = _crossing_one(values, m)
+    where = (f"measured m crosses 1 at {knob.split('.')[-1]} = {crossing:.3g} (interpolated)" if crossing is not None
+             else "measured m does not cross 1 inside the swept range")
+    verdicts = "; ".join(f"{_value_label(r.get('value'))}: {r.get('agreement_verdict')}" for r in table
+                         if "agreement_verdict" in r)
+    caption = (f"Branching ratio of the learned network measured at each value of {knob} (multistep regression, "
+               "error bars its 95 % interval), beside the theory line (the analytic cascade model's m for the same "
+               "share of connected lateral synapses, regions/sweeps.py) and the critical line m = 1; " + where + ". ")
+    if runaway is not None:
+        caption += "Below: the fraction of avalanches that ran away (their sensation ended in a cycle or the settling limit). "
+    if agreement is not None:
+        caption += ("Bottom: the cluster-agreement test, the share of \"a cluster reaches agreement\" events followed by "
+                    "an avalanche starting in that cluster beside its shuffled and time-shifted controls; verdict per "
+                    f"value: {verdicts}. ")
+    caption += "(trial 0)"
+    return [Figure("Branching ratio across the sweep", caption,
+                   lambda: figures.learned_sweep(values, m, ci=ci, theory=theory, runaway=runaway,
+                                                 agreement=agreement, knob=knob))]
 
 
 def _learned_avalanche_figures(first: dict[str, Any]) -> list[Figure]:

@@ -202,3 +202,55 @@ def test_agreement_test_names_onsets_that_avoid_agreement():
     assert result["observed"] == 0.0 and result["shuffled_mean"] > 0.05
     assert result["p_shuffled"] > 0.5 and result["p_shuffled_lower"] < 0.05 and result["p_shifted_lower"] < 0.05
     assert result["verdict"] == "not supported: onsets rarer after agreement"
+
+
+def test_the_report_of_a_swept_run_draws_measured_m_beside_the_theory_line(tmp_path):
+    """`cortical run` with experiment.sweep: report.html holds the sweep figure (measured m with its
+    interval, the cascade model's m, m = 1, runaways, the agreement verdict per value)."""
+    import re
+
+    import yaml
+
+    pytest.importorskip("matplotlib")
+    from regions.cli import main
+
+    spec = {**SMALL, "experiment": {**SMALL["experiment"], "sweep": {
+        "parameter": "experiment.params.connected_probability", "values": [1.0, 0.4]}}}
+    config = tmp_path / "swept.yaml"
+    config.write_text(yaml.safe_dump(spec))
+    out = tmp_path / "run"
+    assert main(["run", str(config), "--out", str(out), "--quiet"]) == 0
+    text = (out / "report.html").read_text()
+    assert "figure failed" not in text
+    titles = re.findall(r'<img alt="([^"]*)" src="data:image/png;base64,', text)
+    assert titles == ["Branching ratio across the sweep", "The network"]
+    caption = re.findall(r"<figcaption>(.*?)</figcaption>", text)[0]
+    assert "beside the theory line (the analytic cascade model&#x27;s m" in caption
+    assert "critical line m = 1" in caption and "ran away" in caption
+    assert re.search(r"verdict per value: 1: [^;]+; 0\.4: ", caption), caption
+
+
+def test_the_demo_runs_shrunk(tmp_path, capsys):
+    """demos/learned_criticality.py on 64 columns and a 40-sensation stream: the sweep table (measured m
+    beside the theory m), the agreement verdicts and, with matplotlib, the figure."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "demos" / "learned_criticality.py"
+    spec = importlib.util.spec_from_file_location("learned_criticality_demo", path)
+    demo = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(demo)
+    assert demo.main(["--values", "1.0,0.4", "--sensations", "40", "--plot", str(tmp_path), "--set",
+                      "regions[0].columns=64", "regions[0].lateral.args.sizes=[16,16,16,16]", "experiment.n_objects=3",
+                      "experiment.params.controls=20"]) == 0
+    out = capsys.readouterr().out
+    assert "m measured [95% CI]" in out and "m theory" in out and "runaway" in out
+    assert "verdict" in out and ("too few events" in out or "supported" in out)
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "matplotlib is not installed" in out
+    else:
+        assert (tmp_path / "learned_criticality.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert demo.regime({"m_ci": [0.5, 0.9]}) == "sub-critical" and demo.regime({"m_ci": [0.9, 1.1]}).startswith("m = 1")
+    assert demo.crossing([{"value": 1.0, "m": 0.6}, {"value": 0.5, "m": 1.1}]) == pytest.approx(0.6)

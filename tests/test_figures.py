@@ -253,3 +253,24 @@ def test_agreement_onsets_bars_controls_and_p_values():
     assert [t.get_text() for t in ax.texts] == ["p = 0.01"]
     with pytest.raises(ValueError):
         figures.agreement_onsets(0.5, {})
+
+
+def test_learned_sweep_measured_m_with_interval_theory_runaways_and_verdicts():
+    agreement = [{"observed": 0.3, "shuffled": 0.1, "shifted": 0.12, "verdict": "supported", "events": 40},
+                 {"observed": 0.05, "shuffled": 0.06, "shifted": 0.07, "verdict": "not supported", "events": 70}]
+    fig = figures.learned_sweep([1.0, 0.5], [0.6, 1.01], ci=[(0.55, 0.65), (1.0, 1.02)], theory=[6.8, 5.0],
+                                runaway=[0.02, 0.95], agreement=agreement, knob="connected_probability")
+    top, middle, bottom = fig.axes
+    labels = [line.get_label() for line in _lines(top)]
+    assert labels == ["theory: cascade model's m", "critical (m = 1)"]  # the measured points are an errorbar
+    assert list(_lines(top)[0].get_xdata()) == [0.5, 1.0] and list(_lines(top)[0].get_ydata()) == [5.0, 6.8]
+    assert top.get_yscale() == "symlog" and top.get_ylim()[0] == 0.0  # linear below 1, log above (theory > 2)
+    assert list(middle.get_lines()[0].get_ydata()) == [0.95, 0.02] and middle.get_ylim() == (0.0, 1.02)
+    assert [t.get_text() for t in bottom.texts] == ["not supported (70 events)", "supported (40 events)"]
+    assert bottom.get_xlabel() == "connected_probability" and top.get_xlabel() == ""
+    near = figures.learned_sweep([0.2, 0.4], [0.9, 1.1])
+    assert len(near.axes) == 1 and near.axes[0].get_yscale() == "linear"
+    with pytest.raises(ValueError):
+        figures.learned_sweep([0.1, 0.2], [1.0])
+    with pytest.raises(ValueError):
+        figures.learned_sweep([0.1, 0.2], [1.0, 0.9], theory=[1.0])
