@@ -194,8 +194,9 @@ class _LognormalObjective:
             g_diff = gl * np.expm1(-h * (zl + 0.5 * h))  # gu - gl
             gu = gl + g_diff
             g0 = float(np.exp(-0.5 * z0 * z0 - _LOG_SQRT_2PI - log_norm))  # phi(z0) / (1 - Phi(z0))
-        d_a = -float(np.dot(self.w, g_diff)) / r - g0 / r
-        d_b = float(np.dot(self.w, g_diff * (0.5 * zl + c) + 0.5 * gu * h)) + g0 * (0.5 * z0 + c)
+            # far from the optimum the two terms can both overflow (inf - inf): no gradient there
+            d_a = -float(np.dot(self.w, g_diff)) / r - g0 / r
+            d_b = float(np.dot(self.w, g_diff * (0.5 * zl + c) + 0.5 * gu * h)) + g0 * (0.5 * z0 + c)
         gradient = -np.array([d_a, d_b])
         if not np.all(np.isfinite(gradient)):
             return value, np.zeros(2)
