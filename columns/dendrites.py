@@ -41,6 +41,10 @@ try:  # scipy's compiled CSR row gather; the numpy path below is the fallback
     from scipy.sparse._sparsetools import csr_row_index as _csr_row_index
 except ImportError:  # pragma: no cover - depends on scipy internals
     _csr_row_index = None
+try:  # scipy's compiled CSR -> dense accumulation, used as a scatter-add (np.add.at is the fallback)
+    from scipy.sparse._sparsetools import csr_todense as _csr_todense
+except ImportError:  # pragma: no cover - depends on scipy internals
+    _csr_todense = None
 
 from .kernels import (as_index_array, expand_ranges, group_ranks, isin_sorted, radix_argsort_int32, sample_per_row,
                       unique_ints)
@@ -202,8 +206,8 @@ class DendriteStore:
         self.version = 0  # bumped by every change of segments or synapses
         self._last_activity: tuple[int, np.ndarray, SegmentActivity] | None = None
         self._generation = 0  # of the count buffer: bumped by every compute
-        self._count_buf = np.zeros(0, dtype=np.uint16)  # all zero except at _touched
-        self._touched = np.zeros(0, dtype=np.int32)
+        self._count_buf = np.zeros(0, dtype=np.uint16)  # all zero except at the _touched segments
+        self._touched: list[np.ndarray] = []  # segment ids the count buffer was written at
 
         # segments
         self._n_seg = 0  # high-water mark of segment ids
@@ -222,6 +226,10 @@ class DendriteStore:
         self._n_dead = 0
         self._pend_pre = np.zeros(0, dtype=np.int32)
         self._scan_work = 0  # pending synapses scanned since the last merge
+        # the pending run by presynaptic cell, built once the store has served a few activity
+        # computations unchanged (inference): (version, pointer, segment ids, weights)
+        self._pend_index: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._pend_seen = (-1, 0)  # (version, pending gathers at that version)
         self._pre_ptr = np.zeros(self.n_presynaptic + 1, dtype=np.int32)
         self._by_seg = np.zeros(0, dtype=np.int32)
         self._seg_ptr = np.zeros(1, dtype=np.int32)
@@ -271,7 +279,7 @@ class DendriteStore:
         arrays = (
             self._seg_cell, self._seg_last_used, self._seg_nsyn, self._free, self._cell_nseg,
             self._syn_seg, self._syn_perm, self._syn_w, self._pend_pre, self._pre_ptr, self._by_seg,
-            self._seg_ptr, self._pre_flag, self._count_buf,
+            self._seg_ptr, self._pre_flag, self._count_buf, *(self._pend_index or ())[1:],
         )
         return int(sum(a.nbytes for a in arrays))
 
@@ -328,17 +336,48 @@ class DendriteStore:
         flag[new] = False
         return added, removed
 
-    def _gather(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Segment ids and scatter weights of every live synapse of ``active`` cells."""
-        segs, weight = self._gather_main(active)
-        pend = self._pending_of_presynaptic(active) + self._n_main
-        if pend.size:
-            segs = np.concatenate([segs, self._syn_seg[pend]])
-            weight = np.concatenate([weight, self._syn_w[pend]])
+    def _gather(self, active: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Segment ids and scatter weights of every live synapse of ``active`` cells, as parts
+        (the sorted run, then the pending run)."""
+        parts = [self._gather_main(active)]
+        n_pend = self._n_total - self._n_main
+        if n_pend:
+            index = self._pending_index()
+            if index is None:
+                pend = self._pending_of_presynaptic(active) + self._n_main
+                parts.append((self._syn_seg[pend], self._syn_w[pend]))
+            else:
+                parts.append(self._gather_rows(active, *index[1:]))
+                # accounted as the scan it replaces: the merge points (and so the slot order that
+                # learning sees) do not depend on whether the index was built
+                self._scan_work += n_pend
         if self._n_dead:
-            live = segs >= 0
-            segs, weight = segs[live], weight[live]
-        return segs, weight
+            parts = [(segs[segs >= 0], weight[segs >= 0]) for segs, weight in parts]
+        return parts
+
+    def _pending_index(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray] | None:
+        """The pending run sorted by presynaptic cell (a CSR pointer, segment ids, weights), or None.
+
+        Built on the third gather that finds the store unchanged (inference: the store serves
+        every sensation as it is) and reused until the store changes; while the store changes
+        between gathers (learning) the pending run is scanned instead, as the index would not
+        pay for its sort.  Gathering from it costs the synapses of the active cells only.
+        """
+        index = self._pend_index
+        if index is not None and index[0] == self.version:
+            return index
+        version, seen = self._pend_seen
+        seen = seen + 1 if version == self.version else 1
+        self._pend_seen = (self.version, seen)
+        if seen < 3:
+            return None
+        n_main, n_total = self._n_main, self._n_total
+        pre = self._pend_pre[: n_total - n_main]
+        order = radix_argsort_int32(pre) + n_main
+        ptr = np.zeros(self.n_presynaptic + 1, dtype=np.int32)
+        np.cumsum(np.bincount(pre, minlength=self.n_presynaptic), out=ptr[1:])
+        self._pend_index = (self.version, ptr, self._syn_seg[order], self._syn_w[order])
+        return self._pend_index
 
     def _pending_of_presynaptic(self, cells: np.ndarray) -> np.ndarray:
         """Positions in the pending run of the synapses of ``cells`` (unique): one scan of the run."""
@@ -359,44 +398,67 @@ class DendriteStore:
         return SegmentActivity(packed, n_active_synapses, self, self._generation)
 
     def _compute_activity(self, active: np.ndarray) -> SegmentActivity:
-        segs, weight = self._gather(active)
+        parts = self._gather(active)
         n = self._n_seg
+        n_touched = sum(t.size for t in self._touched)
         if self._count_buf.size < n:
             self._count_buf = np.zeros(n + (n >> 2) + 16, dtype=np.uint16)
-        elif n <= 16 * self._touched.size:
+        elif n <= 16 * n_touched:
             # a memset of 2 bytes per segment beats scattered writes up to ~20 segments per
             # written entry (measured), and stays proportional to the last call's work
             self._count_buf[:n] = 0
         else:
-            self._count_buf[self._touched] = 0  # clear only what the last call wrote
+            for t in self._touched:
+                self._count_buf[t] = 0  # clear only what the last call wrote
         # one scatter pass: +1 to the low byte (potential), +256 more when connected
-        np.add.at(self._count_buf, segs, weight)
-        self._touched = segs
-        return self._result(int(segs.size))
+        for segs, weight in parts:
+            self._scatter_add(segs, weight)
+        self._touched = [segs for segs, _ in parts if segs.size]
+        return self._result(sum(segs.size for segs, _ in parts))
 
     def _update_activity(self, added: np.ndarray, removed: np.ndarray) -> SegmentActivity:
         """Counts of the last input plus the synapses of ``added`` minus those of ``removed``."""
-        segs_in, w_in = self._gather(added)
-        segs_out, w_out = self._gather(removed)
-        np.add.at(self._count_buf, segs_in, w_in)
-        np.subtract.at(self._count_buf, segs_out, w_out)  # exact: every removed count was added before
+        parts_in = self._gather(added)
+        parts_out = self._gather(removed)
+        for segs, weight in parts_in:
+            self._scatter_add(segs, weight)
+        for segs, weight in parts_out:
+            # exact: every removed count was added before (uint16 arithmetic wraps around)
+            self._scatter_add(segs, np.negative(weight))
         # segments written since the last clear: the old ones plus the newly added
-        self._touched = np.concatenate([self._touched, segs_in]) if segs_in.size else self._touched
-        return self._result(int(segs_in.size + segs_out.size))
+        self._touched = self._touched + [segs for segs, _ in parts_in if segs.size]
+        return self._result(sum(segs.size for segs, _ in parts_in + parts_out))
+
+    def _scatter_add(self, segs: np.ndarray, weight: np.ndarray) -> None:
+        """``count_buf[segs] += weight`` (uint16, wrapping), repeated segment ids accumulating."""
+        if segs.size == 0:
+            return
+        if _csr_todense is not None and segs.dtype == np.int32 and segs.size < 2**31:
+            # one CSR row holding every (segment, weight) pair, added into the row
+            # ``count_buf``: a compiled loop, about twice as fast as np.add.at
+            _csr_todense(1, self._count_buf.size, np.array([0, segs.size], dtype=np.int32), segs,
+                         weight.astype(np.uint16, copy=False), self._count_buf)
+        else:
+            np.add.at(self._count_buf, segs, weight)
 
     def _gather_main(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Segment ids and scatter weights of the sorted-run synapses of ``active`` cells."""
-        ptr = self._pre_ptr
+        return self._gather_rows(active, self._pre_ptr, self._syn_seg, self._syn_w)
+
+    @staticmethod
+    def _gather_rows(active: np.ndarray, ptr: np.ndarray, seg: np.ndarray,
+                     weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``seg`` and ``weight`` over the CSR rows ``active`` of ``ptr`` (one run per active cell)."""
         if _csr_row_index is not None and ptr.dtype == np.int32 and active.size:
             rows = active.astype(np.int32)
             total = int((ptr[rows + 1] - ptr[rows]).sum())
             segs = np.empty(total, dtype=np.int32)
-            weight = np.empty(total, dtype=np.uint16)
+            w = np.empty(total, dtype=np.uint16)
             # scipy's C++ CSR row gather: one pass, no index array materialised
-            _csr_row_index(rows.size, rows, ptr, self._syn_seg, self._syn_w, segs, weight)
-            return segs, weight
+            _csr_row_index(rows.size, rows, ptr, seg, weight, segs, w)
+            return segs, w
         slots = expand_ranges(ptr[active], ptr[active + 1])
-        return self._syn_seg[slots], self._syn_w[slots]
+        return seg[slots], weight[slots]
 
     # ------------------------------------------------------ synapse lookups
     def _slots_of_segments(self, segments: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -17,12 +17,15 @@ __all__ = [
     "expand_ranges",
     "member_mask",
     "isin_sorted",
+    "sort_ints",
     "unique_ints",
     "unique_counts",
     "union_ints",
     "setdiff_ints",
     "intersect_ints",
     "group_ranks",
+    "group_labels",
+    "group_max_counts",
     "as_index_array",
     "mark",
     "sample_per_row",
@@ -94,6 +97,38 @@ def group_ranks(sorted_groups: np.ndarray) -> np.ndarray:
     starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
     lengths = np.diff(np.r_[starts, n])
     return np.arange(n, dtype=np.int64) - np.repeat(starts, lengths)
+
+
+def group_labels(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense labels of integer keys: ``(label of each key (int32), the distinct keys, sorted)``.
+
+    ``distinct[label[i]] == keys[i]``; labels follow the sorted order of the keys.
+    """
+    keys = np.asarray(keys).reshape(-1)
+    if keys.size == 0:
+        return np.zeros(0, dtype=np.int32), keys.copy()
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    first = np.empty(keys.size, dtype=bool)
+    first[0] = True
+    np.not_equal(sorted_keys[1:], sorted_keys[:-1], out=first[1:])
+    labels = np.empty(keys.size, dtype=np.int32)
+    labels[order] = np.cumsum(first) - 1
+    return labels, sorted_keys[first]
+
+
+def group_max_counts(groups: np.ndarray, group_owner: np.ndarray, n_owners: int) -> np.ndarray:
+    """Per owner, the most items that fall in one of its groups (int64 ``(n_owners,)``, 0 for none).
+
+    ``groups``: the group label of every item (ints below ``group_owner.size``);
+    ``group_owner``: the owner of every group (int64).  A bincount over the labels and one
+    maximum scatter: linear in the items, no sort.
+    """
+    out = np.zeros(int(n_owners), dtype=np.int64)
+    if groups.size:
+        counts = np.bincount(groups, minlength=group_owner.size)
+        np.maximum.at(out, group_owner[groups], counts[groups])
+    return out
 
 
 def mark(scratch: np.ndarray, indices: np.ndarray) -> np.ndarray:
@@ -176,23 +211,63 @@ def isin_sorted(values: np.ndarray, sorted_members: np.ndarray) -> np.ndarray:
 # Sorted-set operations on integer index arrays.  numpy 2.4's np.unique is hash based and,
 # with np.union1d / np.setdiff1d / np.intersect1d / np.isin built on it, costs several times a
 # plain sort for the few hundred indices a layer handles per step.
+def sort_ints(x: np.ndarray) -> np.ndarray:
+    """Sorted copy of a 1-D integer array, cheapest for the inputs a layer hands over.
+
+    A layer's index arrays are mostly sorted already, or a few sorted runs: the concatenation
+    of sorted arrays, or the cells of segments that were created in cell order.  One linear
+    pass counts the descents: none, no sort; runs averaging 64 or more elements, numpy's
+    stable sort (a timsort that merges the runs, several times faster than a quicksort on
+    such input); otherwise a quicksort, on int32 when int64 values fit (about twice as fast).
+    """
+    x = np.asarray(x).reshape(-1)
+    out = _sorted_or_same(x)
+    return out.copy() if out is x else out
+
+
+def _sorted_or_same(x: np.ndarray) -> np.ndarray:
+    """:func:`sort_ints` of a 1-D array, returning ``x`` itself when it is sorted already."""
+    n = x.size
+    if n < 2:
+        return x
+    descents = int(np.count_nonzero(x[1:] < x[:-1]))
+    if descents == 0:
+        return x
+    if n >= 64 * (descents + 1):
+        return np.sort(x, kind="stable")
+    if x.dtype == np.int64 and n >= 256 and 0 <= x.min() and x.max() <= np.iinfo(np.int32).max:
+        return np.sort(x.astype(np.int32)).astype(np.int64)
+    return np.sort(x)
+
+
 def _sorted(x: np.ndarray) -> np.ndarray:
-    return x if x.size < 2 or bool(np.all(x[1:] >= x[:-1])) else np.sort(x)
+    return _sorted_or_same(np.asarray(x).reshape(-1))
+
+
+def _run_starts(x: np.ndarray) -> np.ndarray:
+    """Mask of the first element of every run of equal values in a sorted non-empty array."""
+    first = np.empty(x.size, dtype=bool)
+    first[0] = True
+    np.not_equal(x[1:], x[:-1], out=first[1:])
+    return first
 
 
 def unique_ints(x: np.ndarray) -> np.ndarray:
     """Sorted unique values of an integer array (sort-based ``np.unique``)."""
-    x = np.sort(np.asarray(x).reshape(-1))
-    return x[np.r_[True, x[1:] != x[:-1]]] if x.size else x
+    x = _sorted_or_same(np.asarray(x).reshape(-1))
+    return x[_run_starts(x)] if x.size else x.copy()
 
 
 def unique_counts(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sorted unique values and their counts (sort-based ``np.unique(return_counts=True)``)."""
-    x = np.sort(np.asarray(x).reshape(-1))
+    x = _sorted_or_same(np.asarray(x).reshape(-1))
     if x.size == 0:
-        return x, np.zeros(0, dtype=np.int64)
-    starts = np.flatnonzero(np.r_[True, x[1:] != x[:-1]])
-    return x[starts], np.diff(np.r_[starts, x.size])
+        return x.copy(), np.zeros(0, dtype=np.int64)
+    starts = np.flatnonzero(_run_starts(x))
+    counts = np.empty(starts.size, dtype=np.int64)
+    np.subtract(starts[1:], starts[:-1], out=counts[:-1])
+    counts[-1] = x.size - starts[-1]
+    return x[starts], counts
 
 
 def union_ints(*arrays: np.ndarray) -> np.ndarray:

@@ -100,17 +100,21 @@ def _compare(store: DendriteStore, ref: ReferenceStore, n_pre: int, rng: np.rand
     seed=st.integers(0, 2**32 - 1),
     min_merge=st.sampled_from([1, 4, 1 << 15]),
     compiled_gather=st.booleans(),
+    compiled_scatter=st.booleans(),
 )
-def test_store_matches_reference_under_random_operations(seed: int, min_merge: int, compiled_gather: bool) -> None:
+def test_store_matches_reference_under_random_operations(seed: int, min_merge: int, compiled_gather: bool,
+                                                         compiled_scatter: bool) -> None:
     import columns.dendrites as dendrites
 
-    original = dendrites._csr_row_index
+    original = dendrites._csr_row_index, dendrites._csr_todense
     if not compiled_gather:
         dendrites._csr_row_index = None  # exercise the pure-numpy gather
+    if not compiled_scatter:
+        dendrites._csr_todense = None  # exercise np.add.at
     try:
         _random_operations(seed, min_merge)
     finally:
-        dendrites._csr_row_index = original
+        dendrites._csr_row_index, dendrites._csr_todense = original
 
 
 def _random_operations(seed: int, min_merge: int) -> None:
@@ -258,6 +262,45 @@ def test_difference_update_equals_a_fresh_count() -> None:
         _ = first.packed  # the buffer was updated in place
     fresh = DendriteStore.from_arrays(store.to_arrays()).compute_activity(kept)
     np.testing.assert_array_equal(narrowed.packed, fresh.packed)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_pending_index_gives_the_scanned_counts(compiled: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An unchanged store indexes its pending run by presynaptic cell (from the third gather on):
+    the counts equal a fresh count, and a change of the store drops the index."""
+    import columns.dendrites as dendrites
+
+    if not compiled:
+        monkeypatch.setattr(dendrites, "_csr_row_index", None)
+        monkeypatch.setattr(dendrites, "_csr_todense", None)
+    rng = np.random.default_rng(5)
+    store = DendriteStore(100, 300, 0.5, min_merge=1 << 20)  # everything stays pending
+    segs = store.create_segments(rng.integers(0, 100, size=200))
+    store.grow_synapses(segs, np.arange(300), 15, 0.55, rng)
+    store.update_permanences(store.live_synapses().slots[::4], -0.3)
+    store.remove_synapses(store.live_synapses().slots[::7])  # tombstones in the pending run
+    assert store._n_main == 0 and store._n_dead > 0
+    for round_ in range(2):
+        fresh = DendriteStore.from_arrays(store.to_arrays() if round_ else _arrays_without_compacting(store))
+        for i in range(6):
+            active = np.unique(rng.integers(0, 300, size=rng.integers(1, 200)))
+            act = store.compute_activity(active)
+            np.testing.assert_array_equal(act.packed, fresh.compute_activity(active).packed)
+            assert act.n_active_synapses == fresh.compute_activity(active).n_active_synapses
+        assert store._pend_index is not None or store._n_total == store._n_main
+        if round_ == 0:
+            version = store.version
+            store.grow_synapses(segs[:20], np.arange(300), 3, 0.6, rng)  # the store changes
+            assert store.version != version
+            assert store._pending_index() is None  # not rebuilt on the first gather after a change
+
+
+def _arrays_without_compacting(store: DendriteStore) -> dict[str, np.ndarray]:
+    """The store's live synapses as from_synapses arrays (a reference built without the store's merge)."""
+    live = store.live_synapses()
+    return DendriteStore.from_synapses(store.n_cells, store.n_presynaptic, float(store.connected_threshold),
+                                       np.maximum(store.segment_cell, 0), live.segment, live.presynaptic,
+                                       live.permanence).to_arrays()
 
 
 def test_bad_input_is_named() -> None:

@@ -323,16 +323,44 @@ class L23Layer:
 
     def _support(self, prev: np.ndarray) -> np.ndarray:
         """Votes per cell: the most sources (own column + neighbours) with an active distal segment
-        among the segments one learning episode (object) grew on the cell."""
-        act = self.distal.compute_activity(prev)
+        among the segments one learning episode (object) grew on the cell.
+
+        The same activity (the same input on an unchanged store, as from one sensation to the next
+        once the columns agree) gives the same support, kept read-only.  From the second call on an
+        unchanged store, every segment carries the dense label of its group (cell, episode), so
+        the votes are counted without a sort (:func:`columns.kernels.group_max_counts`).
+        """
+        from ..kernels import group_labels, group_max_counts
+
+        store = self.distal
+        act = store.compute_activity(prev)
         self.n_active_synapses += act.n_active_synapses
+        cache = getattr(self, "_support_cache", None)  # store, version, episodes, activity, support, labels
+        same = (cache is not None and cache[0] is store and cache[1] == store.version
+                and cache[2] is self._seg_episode)
+        if same and cache[3] is act:
+            return cache[4]
+        labels = cache[5] if same else None
         segs = act.active_segments(self.params.distal_threshold)
         support = np.zeros(self.n_cells, dtype=np.int64)
         if segs.size:
-            span = int(self._episode) + 1
-            groups, votes = unique_counts(self.distal.segment_cell[segs].astype(np.int64) * span
-                                          + self._seg_episode[segs])
-            np.maximum.at(support, groups // span, votes)
+            if labels is None and same:
+                n = store.n_segment_slots
+                episode = np.zeros(n, dtype=np.int64)
+                m = min(n, self._seg_episode.size)
+                episode[:m] = self._seg_episode[:m]
+                span = int(episode.max(initial=0)) + 1
+                label, keys = group_labels(store.segment_cell.astype(np.int64) * span + episode)
+                labels = (label, keys // span)  # a free slot's group has owner -1 and is never active
+            if labels is not None:
+                support = group_max_counts(labels[0][segs], labels[1], self.n_cells)
+            else:
+                span = int(self._episode) + 1
+                groups, votes = unique_counts(store.segment_cell[segs].astype(np.int64) * span
+                                              + self._seg_episode[segs])
+                np.maximum.at(support, groups // span, votes)
+        support.setflags(write=False)
+        self._support_cache = (store, store.version, self._seg_episode, act, support, labels)
         return support
 
     def _infer(self, ff: np.ndarray, prev: np.ndarray) -> np.ndarray:
@@ -341,7 +369,12 @@ class L23Layer:
         self.n_active_synapses = 0
         prox = self.proximal.compute_activity(ff)
         self.n_active_synapses += prox.n_active_synapses
-        ff_cells = unique_ints(self.proximal.segment_cell[prox.active_segments(p.proximal_threshold)])
+        cache = getattr(self, "_ff_cache", None)
+        if cache is not None and cache[0] is prox:  # the store's own result for the same input: same cells
+            ff_cells = cache[1]
+        else:
+            ff_cells = unique_ints(self.proximal.segment_cell[prox.active_segments(p.proximal_threshold)])
+            self._ff_cache = (prox, ff_cells)
         self.feedforward_cells = ff_cells.astype(np.int32)
         support = self._support(prev) if prev.size else np.zeros(self.n_cells, dtype=np.int64)
         self.support = support
