@@ -15,7 +15,7 @@ observer on the same touches (the bound no recogniser beats) and the published v
    the reference's protocol beside the published curve and beside the old protocol.
 
 Measured on the 2-core development machine (tables 1-5: ``--skip-timing --workers 1``,
-1751 s; table 6: ``--timing-only``, 273 s, nothing else running). Every row equals the ideal
+1751 s; table 6: ``--timing-only``, 141 s, load average ~1). Every row equals the ideal
 observer trial by trial.  Expected value of the ideal observer over 200 random object sets
 (``ideal, 200 sets`` in the full output): pools 5/10/20/30 with 1 column 3.714/2.743/2.219/2.076
 (+-0.006 at most); pool 10 with 2/3 columns 1.645/1.097; pool 5 with 2..6 columns
@@ -67,26 +67,31 @@ of a bound whose mean is 3.71 / 2.22::
     6. wall time per sensation (inference with settling) over the touch protocol: 12 objects, each
        reset then touched 10 times; 'first' = first touch of an object (the union of candidates
        fires, the most active synapses), 'later' = the other 9. Target: 64 columns < 8x one column.
-       6a. 5 learned objects (a quiet machine, 2026-12-04)
+       6a. 5 learned objects (2026-12-04, load average ~1; a second run: 4.72x / 9.29x)
       cols        lateral graph      ms  x 1 col  first ms  x 1 col  later ms  x 1 col  iterations  first-touch it
-         1                    -    0.59     1.00      0.87     1.00      0.55     1.00        1.12            2.08
-         8       complete_graph    0.88     1.50      2.00     2.30      0.76     1.36        1.19            2.92
-         8   watts_strogatz k=4    0.84     1.43      2.05     2.35      0.71     1.27        1.19            2.92
-        64   watts_strogatz k=4    4.89     8.34     11.32    13.00      4.18     7.53        1.21            3.08
-        64       complete_graph   13.85    23.62     46.79    53.71     10.19    18.37        1.20            3.00
+         1                    -    0.39     1.00      0.61     1.00      0.36     1.00        1.12            2.08
+         8       complete_graph    0.73     1.88      1.76     2.90      0.61     1.69        1.19            2.92
+         8   watts_strogatz k=4    0.59     1.54      1.35     2.22      0.51     1.41        1.19            2.92
+        64   watts_strogatz k=4    1.76     4.55      4.88     8.02      1.42     3.90        1.21            3.08
+        64       complete_graph    3.08     7.95     18.53    30.42      1.36     3.75        1.20            3.00
        6b. 50 learned objects (all-to-all at 64 columns left out: 64 x 63 lateral sources)
       cols        lateral graph      ms  x 1 col  first ms  x 1 col  later ms  x 1 col  iterations  first-touch it
-         1                    -    0.67     1.00      1.01     1.00      0.63     1.00        1.42            2.42
-         8   watts_strogatz k=4    1.33     1.99      3.81     3.76      1.05     1.67        1.20            3.00
-        64   watts_strogatz k=4    8.26    12.36     27.13    26.77      6.16     9.78        1.21            3.08
+         1                    -    0.46     1.00      0.71     1.00      0.43     1.00        1.42            2.42
+         8   watts_strogatz k=4    0.78     1.69      2.19     3.08      0.63     1.44        1.20            3.00
+        64   watts_strogatz k=4    4.06     8.78     13.52    18.99      3.01     6.92        1.21            3.08
 
-Every row is faster than the earlier table, which was measured under load (1 column 1.85 / 2.14
-ms, 64 columns 6.39 / 14.51 ms with 5 / 50 objects), but one column gained most, so the ratio
-target (64 columns < 8x one column) is now missed: 8.3x with 5 objects, 12.4x with 50.  The first
-touch of an object dominates (13x / 27x): the union of every candidate object fires in all 64
-columns and each cell is heard by its own column and 4 neighbours, so the distal scatter handles
-~1 M synapses, which no batching amortises; later touches settle from the narrowed code (7.5x /
-9.8x).
+Against the previous table (same machine, quiet; 1 column 0.59 / 0.67 ms, 64 columns 4.89 / 8.26 ms
+with 5 / 50 objects) every row is faster: 64 columns 2.8x / 2.0x, one column 1.5x.  The sorted-set
+kernels no longer sort input that is sorted already or a few sorted runs (the cells of segments
+created in cell order), the stores scatter with a compiled loop and index their pending synapses
+by presynaptic cell while they serve inference unchanged, and L2/3 labels every distal segment
+with its (cell, object) group once per store version (no sort per step) and keeps the support and
+the feed-forward cells of an unchanged activity.  The target (64 columns < 8x one column) is met
+with 5 objects (4.6x) and still missed with 50 (8.8x; 9.3x in a second run), as one column gained
+too.  What remains at 64 columns is work in proportion to the active synapses, which no batching
+amortises: on the first touch of an object (19x) the union of every candidate object fires in all
+64 columns and the distal scatter handles ~2 M synapses; on later touches (6.9x) each step
+gathers ~0.3 M proximal and ~0.15 M basal synapses (about 1.5 ns each).
 
 Table 7 (``--noise --trials 4``, 36 min on the same machine shared with other jobs).  The
 reference protocol (htmpapers noise_convergence.py, runFeatureLocationNoiseExperiment over
