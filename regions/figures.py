@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import io
 import math
+import os
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,6 +89,18 @@ def to_png(fig: Figure, *, dpi: int = 100) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi)
     return buffer.getvalue()
+
+
+def save_pyplot_png(fig: Any, path: str | os.PathLike[str], *, dpi: int = 110) -> Path:
+    """Write a pyplot figure to ``path`` as PNG (parent folders made, tight layout), close it, return the path."""
+    import matplotlib.pyplot as plt
+
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.tight_layout()
+    fig.savefig(out, dpi=dpi)
+    plt.close(fig)
+    return out
 
 
 def _integer_ticks(axis: Any) -> None:

@@ -590,12 +590,9 @@ def plot_navigation(result: NavigationResult, path: str | Path) -> Path:
     right.loglog(steps, result.params.phase_noise * np.sqrt(steps), "--", color="k", label="sigma sqrt(N)")
     right.set(xlabel="steps", ylabel="periods", title="path-integration drift")
     right.legend(fontsize=8)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    from .figures import save_pyplot_png
+
+    return save_pyplot_png(fig, path)
 
 
 def _store_rows(net: Network, name: str, rows: list[NDArray[np.integer]]) -> None:

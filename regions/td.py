@@ -712,12 +712,9 @@ def plot_td(result: TDResult, path: str | Path) -> Path:
     right.scatter([goal[0]], [goal[1]], marker="*", s=200, color="gold", edgecolor="k")
     right.set(title=f"learned value over the place/grid code ({mode} replay)", xlabel="x", ylabel="y")
     fig.colorbar(image, ax=right)
-    out = Path(path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    from .figures import save_pyplot_png
+
+    return save_pyplot_png(fig, path)
 
 
 def td_frame(net: Network) -> tuple[str, CoordinateFrame]:
