@@ -20,11 +20,13 @@ Metrics
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.types import NonNegativeInt, PositiveInt
+from scipy import sparse
 
 from columns.layers.l23 import L23Params
 from columns.layers.l4 import L4Params
@@ -247,6 +249,7 @@ def touch_objects(
     progress: ProgressFactory | None = None,
     touches: Any = None,
     recorder: ActivityRecorder | None = None,
+    after_sensation: Callable[[Region], None] | None = None,
 ) -> dict[str, Any]:
     """Infer each object by touch; per-object convergence and per-sensation correctness.
 
@@ -264,7 +267,11 @@ def touch_objects(
     :class:`regions.policies.L5Touches` (the column's L5 policy).
 
     ``recorder``, when given, observes every settling iteration of the touches of the first
-    object (``objects[0]``): the activity raster of the measured run.
+    object (``objects[0]``): the activity raster of the measured run.  ``after_sensation(region)``
+    is called after every sensation (e.g. a usage count for pruning).
+
+    The recognition rule applies to the columns that hold a code of the object (a code's empty
+    rows are columns that never learned it, e.g. columns grown after it was learned).
     """
     if noise_model not in ("exact_count", "per_bit_each_step"):
         raise ValueError(f"unknown noise_model {noise_model!r}; expected 'exact_count' or 'per_bit_each_step'")
@@ -322,10 +329,15 @@ def touch_objects(
             n_sense += 1
             if touches is not None:
                 touches.observe(region)
+            if after_sensation is not None:
+                after_sensation(region)
             synapses.append(n_synapses)
-            ov = region.overlaps_with(codes[row if len(codes) == len(objects) else int(obj)])
-            correct[row, s] = recognised(ov, res.l23_active, overlap_threshold=overlap_threshold,
-                                         max_active=max_active)
+            code = codes[row if len(codes) == len(objects) else int(obj)]
+            holds = np.diff(sparse.csr_array(code).indptr) > 0
+            ov = region.overlaps_with(code)
+            correct[row, s] = holds.any() and bool(recognised(ov[holds], res.l23_active[holds],
+                                                              overlap_threshold=overlap_threshold,
+                                                              max_active=max_active))
         bar.update(1)
     bar.close()
     wrong_after = np.where(~correct, np.arange(max_sensations)[None, :], -1).max(axis=1)

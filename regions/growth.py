@@ -418,38 +418,23 @@ def _holders(code: sparse.csr_array) -> np.ndarray:
 
 
 def touch(region: Region, world: Any, codes: list[sparse.csr_array], objects: np.ndarray, rng: np.random.Generator,
-          *, max_sensations: int, overlap_threshold: int, max_active: int, usage: Usage | None = None,
-          stop_when_recognised: bool = False) -> dict[str, np.ndarray]:
-    """Touch each object (columns at distinct pairs, one random order per object, as
-    ``touch_objects``) and apply the recognition rule over the columns that hold a code of it.
+          *, max_sensations: int, overlap_threshold: int, max_active: int,
+          usage: Usage | None = None) -> dict[str, np.ndarray]:
+    """Touch each object through the touch protocol's one loop (:func:`regions.experiments.touch_objects`:
+    columns at distinct pairs, one random order per object), the recognition rule over the columns
+    that hold a code of it, ``usage`` counting the active cells after every sensation; the region
+    is reset afterwards.
 
     Returns ``sensations`` (float, ``inf`` when never converged) and ``correct`` ``(objects,
-    max_sensations)``.  ``stop_when_recognised``: stop an object at its first correct sensation.
+    max_sensations)``.
     """
-    C, n_pairs = region.n_columns, world.features_per_object
-    correct = np.zeros((len(objects), max_sensations), dtype=bool)
-    cols = np.arange(C)
-    for row, obj in enumerate(objects):
-        region.reset()
-        order = rng.permutation(n_pairs)
-        code = codes[int(obj)]
-        holds = _holders(code)
-        for s in range(max_sensations):
-            f, loc = world.sense(int(obj), order[(s * C + cols) % n_pairs])
-            res = region.infer_sensation(f, loc)
-            if usage is not None:
-                usage.observe(region)
-            ov = region.overlaps_with(code)
-            correct[row, s] = holds.any() and bool(recognised(ov[holds], res.l23_active[holds],
-                                                              overlap_threshold=overlap_threshold,
-                                                              max_active=max_active))
-            if stop_when_recognised and correct[row, s]:
-                correct[row, s + 1:] = True
-                break
+    from .experiments import touch_objects
+
+    res = touch_objects(region, world, codes, objects, rng, max_sensations=max_sensations,
+                        overlap_threshold=overlap_threshold, max_active=max_active,
+                        after_sensation=None if usage is None else usage.observe)
     region.reset()
-    wrong_after = np.where(~correct, np.arange(max_sensations)[None, :], -1).max(axis=1)
-    sensations = np.where(wrong_after < max_sensations - 1, wrong_after + 2.0, np.inf)
-    return {"sensations": sensations, "correct": correct}
+    return {"sensations": res["sensations_to_converge"], "correct": res["correct"]}
 
 
 def reexpose_object(region: Region, world: Any, obj: int, code: sparse.csr_array, episode: int, *,
