@@ -53,7 +53,7 @@ from pydantic import ConfigDict
 from pydantic.types import NonNegativeInt, PositiveInt
 from scipy import sparse
 
-from columns.kernels import member_mask, union_ints, unique_ints
+from columns.kernels import union_ints, unique_ints
 
 from .builder import ProgressFactory, Uses, register_builder
 from .config import Params
@@ -247,22 +247,10 @@ def free_l23_cells(region: Region, cells: np.ndarray) -> int:
     if cells.size == 0:
         return 0
     before = region.n_synapses
-    for store in (layer.proximal, layer.distal):
-        owner = store.segment_cell
-        live = np.flatnonzero(owner >= 0)
-        store.destroy_segments(live[member_mask(owner[live], cells, store.n_cells)])
-    targets = [layer.distal]
+    layer.forget_cells(cells)
     if region.L4.apical is not None and region.apical_size == region.l23_params.cells:
-        targets.append(region.L4.apical)  # own feedback: apical bit == L2/3 cell
-    for store in targets:
-        syn = store.synapses_of_presynaptic(cells)
-        store.remove_synapses(syn.slots)  # segments left empty go with them
-    keys = layer._obj_src_keys  # per_source dendrites: drop keys of freed cells or destroyed segments
-    if keys.size:
-        cell = keys // layer.n_columns
-        segs = layer._obj_src_segs
-        keep = ~member_mask(cell, cells, layer.n_cells) & (layer.distal.segment_cell[segs] == cell)
-        layer._obj_src_keys, layer._obj_src_segs = keys[keep], segs[keep]
+        # own feedback: apical bit == L2/3 cell
+        region.L4.apical.remove_synapses(region.L4.apical.synapses_of_presynaptic(cells).slots)
     for store in region._stores().values():
         store.compact()
     return before - region.n_synapses
@@ -482,7 +470,6 @@ def reexpose_object(region: Region, world: Any, obj: int, code: sparse.csr_array
     # 2. the learners learn it; the holders hold their code
     layer, l4 = region.L23, region.L4
     region.reset()
-    running = layer._episode
     learners = np.flatnonzero(~holders)
     picks = np.argsort(region.rng.random((learners.size, P)), axis=1)[:, : region.l23_params.sdr_size]
     fresh = np.sort((picks + learners[:, None] * P).reshape(-1))
@@ -498,15 +485,11 @@ def reexpose_object(region: Region, world: Any, obj: int, code: sparse.csr_array
             prev = layer.active_cells.astype(np.int64)
             layer.proximal.timestep += 1
             layer.distal.timestep += 1
-            layer._episode = int(episode) if episode >= 0 else running
-            try:
-                layer._learn(fresh, unique_ints(l4.active_cells.astype(np.int64)),
-                             unique_ints(l4.winner_cells.astype(np.int64)), prev)
-                from_new = prev[learner_col[prev // P]]
-                if listen and from_new.size:
-                    layer._learn(teacher, nothing, nothing, from_new)
-            finally:
-                layer._episode = running
+            learned_as = int(episode) if episode >= 0 else None
+            layer.learn_cells(fresh, l4.active_cells, l4.winner_cells, prev, episode=learned_as)
+            from_new = prev[learner_col[prev // P]]
+            if listen and from_new.size:
+                layer.learn_cells(teacher, nothing, nothing, from_new, episode=learned_as)
             layer.previous_active_cells = layer.active_cells
             layer.active_cells = union_ints(teacher, fresh).astype(np.int32)
     out = flatten_rows_inverse(np.sort(union_ints(code_cells(code, P), fresh)), C, P)
@@ -622,7 +605,7 @@ def run_touch_objects_growth(net: Network, *, progress: ProgressFactory, trial: 
                 lo = learn_object(region, (world.sense(obj, np.full(region.n_columns, i))
                                            for i in range(world.features_per_object)), p.learn_repeats)
                 codes.append(lo.code)
-                episodes[obj] = region.L23._episode
+                episodes[obj] = region.L23.episode
                 usage.observe(region)
                 region.reset()
                 bar.update(1)

@@ -32,9 +32,27 @@ def _learned(n_objects=3, overrides=()):
         lo = learn_object(region, (world.sense(obj, np.full(region.n_columns, i))
                                    for i in range(world.features_per_object)), 3)
         codes.append(lo.code)
-        episodes.append(region.L23._episode)
+        episodes.append(region.L23.episode)
     region.reset()
     return net, region, world, codes, episodes
+
+
+def test_l23_learn_cells_keeps_activity_and_episode_and_forget_cells_frees_them():
+    net, region, world, codes, episodes = _learned(2)
+    layer = region.L23
+    running, active = layer.episode, layer.active_cells.copy()
+    cells = np.arange(5, 45, dtype=np.int64)  # column 0: cells that learned no object yet (mostly)
+    prev = np.asarray(codes[0].indices[:40], dtype=np.int64)  # column 0's code of object 0
+    before = layer.distal.n_synapses
+    layer.learn_cells(cells, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), prev, episode=episodes[0])
+    assert layer.episode == running and np.array_equal(layer.active_cells, active)
+    assert layer.distal.n_synapses > before  # distal segments grew onto the previous activity
+    owner = layer.distal.segment_cell
+    assert np.isin(cells, owner[owner >= 0]).all()
+    layer.forget_cells(cells)
+    owner = layer.distal.segment_cell
+    assert not np.isin(cells, owner[owner >= 0]).any()  # their segments are gone
+    assert layer.distal.synapses_of_presynaptic(cells).slots.size == 0  # and every synapse onto them
 
 
 def test_growth_keeps_every_old_array_bit_identical():

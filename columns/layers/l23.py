@@ -263,6 +263,48 @@ class L23Layer:
         self._obj_prox_keys = np.zeros(0, dtype=np.int64)
         self._obj_prox_segs = np.zeros(0, dtype=np.int32)
 
+    @property
+    def episode(self) -> int:
+        """The current learning episode (one per object since the last :meth:`reset`): the distal
+        segments learned now are grouped under it."""
+        return int(self._episode)
+
+    def learn_cells(self, cells: np.ndarray, feedforward: np.ndarray, growth_candidates: np.ndarray,
+                    previous: np.ndarray, *, episode: int | None = None) -> None:
+        """One learning step of the given ``cells`` (flat, sorted), without choosing them.
+
+        Proximal segments of ``cells`` reinforce onto ``feedforward`` and grow onto
+        ``growth_candidates`` (flat L4 cells); distal segments reinforce and grow onto ``previous``
+        (flat L2/3 activity of their sources).  Segments made here carry learning ``episode``
+        (default: the current one), so votes learned later for an earlier object add to its
+        segments' votes.  The layer's activity is not changed; the stores' clocks are the caller's.
+        """
+        running = self._episode
+        if episode is not None:
+            self._episode = int(episode)
+        try:
+            self._learn(unique_ints(np.asarray(cells, dtype=np.int64)),
+                        unique_ints(np.asarray(feedforward, dtype=np.int64)),
+                        unique_ints(np.asarray(growth_candidates, dtype=np.int64)),
+                        unique_ints(np.asarray(previous, dtype=np.int64)))
+        finally:
+            self._episode = running
+
+    def forget_cells(self, cells: np.ndarray) -> None:
+        """Free ``cells`` (flat, sorted): their proximal and distal segments and every distal synapse
+        onto them go (segments left empty with them); the stores are not compacted."""
+        cells = unique_ints(np.asarray(cells, dtype=np.int64))
+        for store in (self.proximal, self.distal):
+            owner = store.segment_cell
+            live = np.flatnonzero(owner >= 0)
+            store.destroy_segments(live[member_mask(owner[live], cells, store.n_cells)])
+        self.distal.remove_synapses(self.distal.synapses_of_presynaptic(cells).slots)
+        keys = self._obj_src_keys  # per_source dendrites: drop keys of freed cells or destroyed segments
+        if keys.size:
+            cell = keys // self.n_columns
+            keep = ~member_mask(cell, cells, self.n_cells) & (self.distal.segment_cell[self._obj_src_segs] == cell)
+            self._obj_src_keys, self._obj_src_segs = keys[keep], self._obj_src_segs[keep]
+
     def active_cells_of(self, column: int) -> np.ndarray:
         """Active cells of one column, as local indices."""
         a = self.active_cells
