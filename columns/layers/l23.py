@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dendrites import DendriteStore
-from ..kernels import (as_index_array, group_ranks, sample_per_row, setdiff_ints, union_ints, unique_counts,
-                       unique_ints, member_mask)
+from ..kernels import (as_index_array, group_labels, group_max_counts, group_ranks, member_mask, sample_per_row,
+                       setdiff_ints, union_ints, unique_counts, unique_ints)
 from ..plasticity import HebbianRule, PlasticityRule, get_rule
 from .l4 import column_candidates
 
@@ -200,6 +200,9 @@ class L23Layer:
         # per_source distal dendrites: (cell * n_columns + source) -> segment, kept for good
         self._obj_src_keys = np.zeros(0, dtype=np.int64)
         self._obj_src_segs = np.zeros(0, dtype=np.int32)
+        # results kept while the stores and the input stay the same (see _support / _infer)
+        self._support_cache: tuple | None = None  # store, version, episodes, activity, support, labels
+        self._ff_cache: tuple | None = None  # proximal activity, its feed-forward cells
         self.set_plasticity("hebbian")
         self.reset()
 
@@ -372,12 +375,10 @@ class L23Layer:
         unchanged store, every segment carries the dense label of its group (cell, episode), so
         the votes are counted without a sort (:func:`columns.kernels.group_max_counts`).
         """
-        from ..kernels import group_labels, group_max_counts
-
         store = self.distal
         act = store.compute_activity(prev)
         self.n_active_synapses += act.n_active_synapses
-        cache = getattr(self, "_support_cache", None)  # store, version, episodes, activity, support, labels
+        cache = self._support_cache
         same = (cache is not None and cache[0] is store and cache[1] == store.version
                 and cache[2] is self._seg_episode)
         if same and cache[3] is act:
@@ -411,7 +412,7 @@ class L23Layer:
         self.n_active_synapses = 0
         prox = self.proximal.compute_activity(ff)
         self.n_active_synapses += prox.n_active_synapses
-        cache = getattr(self, "_ff_cache", None)
+        cache = self._ff_cache
         if cache is not None and cache[0] is prox:  # the store's own result for the same input: same cells
             ff_cells = cache[1]
         else:
