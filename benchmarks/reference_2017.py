@@ -269,10 +269,18 @@ def ours_trial(seed: int, feature_noise: float, location_noise: float, n_objects
     return float(metrics["table"][-1]["accuracy"])
 
 
-def _mean_se(values: list[float]) -> str:
+def _mean_se(values: list[float], spread: bool = False) -> str:
     v = np.asarray(values, dtype=float)
     se = v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else 0.0
-    return f"{v.mean():.2f} +- {se:.2f}"
+    text = f"{v.mean():.2f} +- {se:.2f}"
+    return text + f" [{v.min():.2f}, {v.max():.2f}]" if spread else text
+
+
+MODELS = {
+    "reference": ("reference re-impl.", reference_trial),
+    "summed": ("ours, summed", lambda s, fn, ln, n: ours_trial(s, fn, ln, n, summed=True)),
+    "default": ("ours, default", lambda s, fn, ln, n: ours_trial(s, fn, ln, n, summed=False)),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,24 +288,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trials", type=int, default=4, help="seeds per point (mean +- standard error)")
     ap.add_argument("--levels", default="0.3,0.4,0.5,0.6,0.7", help="noise levels, comma-separated")
     ap.add_argument("--objects", type=int, default=50)
-    ap.add_argument("--kinds", default="feature,location")
+    ap.add_argument("--kinds", default="feature,location", help="noise kinds, comma-separated: feature, location")
+    ap.add_argument("--models", default="reference,summed,default",
+                    help=f"models, comma-separated: {', '.join(MODELS)}")
+    ap.add_argument("--spread", action="store_true",
+                    help="also the lowest and highest single-trial accuracy over the seeds (the published "
+                         "points are single trials)")
     args = ap.parse_args(argv)
     levels = [float(x) for x in args.levels.split(",")]
+    kinds = args.kinds.split(",")
+    models = args.models.split(",")
+    for name, allowed, given in (("--kinds", ("feature", "location"), kinds), ("--models", tuple(MODELS), models)):
+        bad = [g for g in given if g not in allowed]
+        if bad:
+            ap.error(f"{name}: unknown {', '.join(map(repr, bad))} (choose from {', '.join(allowed)})")
     seeds = range(args.trials)
     t0 = time.perf_counter()
     print(f"figure 6A: accuracy after 10 noisy touches, 1 column, {args.objects} objects, pool 10; "
-          f"mean +- standard error over {args.trials} seeds")
-    print(f"{'noise':>9} {'level':>6} {'published':>10} {'reference re-impl.':>19} {'ours, summed':>14} "
-          f"{'ours, default':>14}")
-    for kind in args.kinds.split(","):
+          f"mean +- standard error over {args.trials} seeds" + (" [lowest, highest trial]" if args.spread else ""))
+    width = 32 if args.spread else 19
+    print(f"{'noise':>9} {'level':>6} {'published':>10} " + " ".join(f"{MODELS[m][0]:>{width}}" for m in models))
+    for kind in kinds:
         for lv in levels:
             fn, ln = (lv, 0.0) if kind == "feature" else (0.0, lv)
-            ref = [reference_trial(s, fn, ln, args.objects) for s in seeds]
-            summed = [ours_trial(s, fn, ln, args.objects, summed=True) for s in seeds]
-            default = [ours_trial(s, fn, ln, args.objects, summed=False) for s in seeds]
+            cells = [_mean_se([MODELS[m][1](s, fn, ln, args.objects) for s in seeds], args.spread) for m in models]
             pub = PUBLISHED[kind][int(round(lv * 10))] if abs(lv * 10 - round(lv * 10)) < 1e-9 else float("nan")
-            print(f"{kind:>9} {lv:>6.1f} {pub:>10.2f} {_mean_se(ref):>19} {_mean_se(summed):>14} "
-                  f"{_mean_se(default):>14}", flush=True)
+            print(f"{kind:>9} {lv:>6.1f} {pub:>10.2f} " + " ".join(f"{c:>{width}}" for c in cells), flush=True)
     print(f"({time.perf_counter() - t0:.0f} s)")
     return 0
 
