@@ -123,7 +123,10 @@ noise 0.5 / 0.6 -- our summed-dendrite column within two standard errors at ever
 column to it.  Between our two dendrite models: summed dendrites help at moderate feature noise
 (0.54 -> 0.64 at 0.4) and hurt under location noise (a noisy location predicts few L4 cells, and
 the bursting minicolumns' cells reach the summed threshold of many objects' cells at once).  The
-published points are single 50-object trials (+-0.07 at 0.5).
+published points are single 50-object trials (+-0.07 at 0.5; htmpapers plots the first of
+its 10 trials), and no single trial of the re-implementation reaches them either: the best of
+seeds 0-9 gives 0.74 / 0.40 / 0.22 / 0.08 at feature noise 0.4-0.7 and 0.90 / 0.14 at location
+noise 0.5 / 0.6 (``python benchmarks/reference_2017.py --trials 10 --spread``).
 
 Usage: python benchmarks/columns.py [--objects 100] [--trials 5] [--timing-objects 50] [--workers 2]
        [--quick] [--skip-timing | --timing-only | --noise]
