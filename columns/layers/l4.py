@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..dendrites import DendriteStore
+from ..dendrites import DendriteStore, SegmentActivity
 from ..kernels import (as_index_array, expand_ranges, group_ranks, intersect_ints, isin_sorted, member_mask,
                        setdiff_ints, union_ints, unique_ints)
 from ..plasticity import HebbianRule, PlasticityRule, get_rule
@@ -141,6 +141,9 @@ class L4Layer:
             if self.apical_size
             else None
         )
+        # cells with an active basal segment, per threshold, of the last basal activity: the
+        # same activity serves every settling iteration of a sensation (an unchanged location)
+        self._basal_cells_cache: tuple[object, dict[int, np.ndarray]] = (None, {})
         self.set_plasticity("hebbian")
         self.reset()
 
@@ -228,7 +231,7 @@ class L4Layer:
         matching_basal = np.flatnonzero((b_packed & 0xFF) >= p.min_threshold)
         n_syn = b_act.n_active_synapses
         if not learn and apical_in.size:
-            apical_in = self._apical_where_it_decides(apical_in, cols, seg_cell_b, b_packed)
+            apical_in = self._apical_where_it_decides(apical_in, cols, b_act)
         if self.apical is not None and apical_in.size:
             a_act = self.apical.compute_activity(apical_in)
             active_apical = np.flatnonzero(a_act.packed >= (p.apical_threshold << 8))
@@ -240,10 +243,9 @@ class L4Layer:
             a_packed = None
         self.n_active_synapses = n_syn
         apical_cells = unique_ints(self.apical.segment_cell[active_apical]) if active_apical.size else active_apical
-        basal_cells = unique_ints(seg_cell_b[active_basal])
+        basal_cells = self._basal_cells(b_act, p.basal_threshold)
         if not learn and apical_cells.size and p.reduced_basal_threshold < p.basal_threshold:
-            reduced = np.flatnonzero(b_packed >= (p.reduced_basal_threshold << 8))
-            reduced_cells = unique_ints(seg_cell_b[reduced])
+            reduced_cells = self._basal_cells(b_act, p.reduced_basal_threshold)
             basal_cells = union_ints(basal_cells, intersect_ints(reduced_cells, apical_cells))
         # apical tie-break: in a minicolumn where some cell has both, only those count
         both = intersect_ints(basal_cells, apical_cells)
@@ -310,8 +312,25 @@ class L4Layer:
             self._learn_store(self.apical, union_ints(act_ap, best_ap), new_ap_cells, apical_in,
                               self.apical_size, a_packed)
 
-    def _apical_where_it_decides(self, apical_in: np.ndarray, cols: np.ndarray, seg_cell_b: np.ndarray,
-                                 b_packed: np.ndarray) -> np.ndarray:
+    def _basal_cells(self, basal_activity: SegmentActivity, threshold: int) -> np.ndarray:
+        """Cells (sorted, read-only) with a basal segment of at least ``threshold`` connected
+        active synapses, kept for the activity object: the basal store returns the same
+        object while its input and synapses are unchanged (every settling iteration of a
+        sensation), so each threshold is read once per sensation."""
+        owner, by_threshold = self._basal_cells_cache
+        if owner is not basal_activity:
+            by_threshold = {}
+            self._basal_cells_cache = (basal_activity, by_threshold)
+        cells = by_threshold.get(threshold)
+        if cells is None:
+            segments = np.flatnonzero(basal_activity.packed >= (threshold << 8))
+            cells = unique_ints(self.basal.segment_cell[segments])
+            cells.setflags(write=False)
+            by_threshold[threshold] = cells
+        return cells
+
+    def _apical_where_it_decides(self, apical_in: np.ndarray, cols: np.ndarray,
+                                 basal_activity: SegmentActivity) -> np.ndarray:
         """The apical input of the columns where feedback can change which cells fire.
 
         In inference apical support decides only in an active minicolumn holding two or
@@ -324,13 +343,13 @@ class L4Layer:
         p = self.params
         K = p.cells_per_minicolumn
         low = min(p.reduced_basal_threshold, p.basal_threshold)
-        weak = unique_ints(seg_cell_b[np.flatnonzero(b_packed >= (low << 8))])
+        weak = self._basal_cells(basal_activity, low)
         active_mc = np.zeros(self.n_minicolumns, dtype=bool)
         active_mc[cols] = True
         weak = weak[active_mc[weak // K]]
         if weak.size == 0:
             return apical_in[:0]
-        strong = unique_ints(seg_cell_b[np.flatnonzero(b_packed >= (p.basal_threshold << 8))])
+        strong = self._basal_cells(basal_activity, p.basal_threshold)
         mc = weak // K
         shared = np.r_[mc[1:] == mc[:-1], False] | np.r_[False, mc[1:] == mc[:-1]]  # weak is sorted
         deciding = mc[shared | ~isin_sorted(weak, strong)]
