@@ -26,6 +26,7 @@ __all__ = [
     "group_ranks",
     "group_labels",
     "group_max_counts",
+    "owner_runs",
     "as_index_array",
     "mark",
     "sample_per_row",
@@ -117,18 +118,43 @@ def group_labels(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return labels, sorted_keys[first]
 
 
-def group_max_counts(groups: np.ndarray, group_owner: np.ndarray, n_owners: int) -> np.ndarray:
+def group_max_counts(groups: np.ndarray, group_owner: np.ndarray, n_owners: int,
+                     owner_runs: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Per owner, the most items that fall in one of its groups (int64 ``(n_owners,)``, 0 for none).
 
     ``groups``: the group label of every item (ints below ``group_owner.size``);
-    ``group_owner``: the owner of every group (int64).  A bincount over the labels and one
-    maximum scatter: linear in the items, no sort.
+    ``group_owner``: the owner of every group (int64; a negative owner is nobody's);
+    ``owner_runs``: :func:`owner_runs` of ``group_owner`` when its groups come owner by owner.
+    A bincount over the labels, then the maximum per owner: one segmented maximum over all
+    groups when the items are many (given ``owner_runs``), else one maximum scatter over the
+    items.  Linear, no sort.
     """
     out = np.zeros(int(n_owners), dtype=np.int64)
-    if groups.size:
-        counts = np.bincount(groups, minlength=group_owner.size)
+    if groups.size == 0:
+        return out
+    counts = np.bincount(groups, minlength=group_owner.size)
+    if owner_runs is not None and 4 * groups.size >= group_owner.size:
+        starts, owners = owner_runs
+        if starts.size:
+            out[owners] = np.maximum.reduceat(counts, starts)
+    else:
         np.maximum.at(out, group_owner[groups], counts[groups])
     return out
+
+
+def owner_runs(group_owner: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """For :func:`group_max_counts`: the first group of every owner's run and that owner, over
+    the owners >= 0 -- or None when ``group_owner`` is not sorted (groups not owner by owner)."""
+    group_owner = np.asarray(group_owner).reshape(-1)
+    if group_owner.size == 0:
+        return np.zeros(0, dtype=np.int64), group_owner.copy()
+    if not (group_owner[1:] >= group_owner[:-1]).all():
+        return None
+    starts = np.flatnonzero(_run_starts(group_owner))
+    owners = group_owner[starts]
+    # the negative owners come first: the runs from the first owner >= 0 cover the rest
+    valid = owners >= 0
+    return starts[valid], owners[valid]
 
 
 def mark(scratch: np.ndarray, indices: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from columns.kernels import (group_max_counts, intersect_ints, setdiff_ints, sort_ints, union_ints, unique_counts,
+from columns.kernels import (group_max_counts, owner_runs, intersect_ints, setdiff_ints, sort_ints, union_ints, unique_counts,
                              unique_ints)
 
 # int arrays shaped like a layer's inputs: random, sorted, or a few sorted runs (long runs take
@@ -66,3 +66,26 @@ def test_group_max_counts_matches_python(items: list[tuple[int, int]], extra_gro
     for (o, lab) in set(items):
         expected[o] = max(expected[o], items.count((o, lab)))
     assert group_max_counts(groups, group_owner, 10).tolist() == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 9), st.integers(0, 4)), max_size=80), st.integers(0, 30),
+       st.integers(0, 80))
+def test_group_max_counts_segmented_path_matches_python(pairs: list[tuple[int, int]], n_items: int,
+                                                        seed: int) -> None:
+    # groups numbered owner by owner (free groups, owner -1, first), as group_labels gives them;
+    # few items take the scatter, many the segmented maximum over owner_runs: both must agree
+    keys = sorted(set(pairs))
+    group_owner = np.array([o for o, _ in keys], dtype=np.int64)
+    runs = owner_runs(group_owner)
+    assert runs is not None
+    live = [g for g, (o, _) in enumerate(keys) if o >= 0]
+    rng = np.random.default_rng(seed)
+    groups = rng.choice(live, size=n_items).astype(np.int32) if live else np.zeros(0, dtype=np.int32)
+    expected = [0] * 10
+    for g in set(groups.tolist()):
+        o = keys[g][0]
+        expected[o] = max(expected[o], groups.tolist().count(g))
+    assert group_max_counts(groups, group_owner, 10, runs).tolist() == expected
+    assert group_max_counts(groups, group_owner, 10).tolist() == expected
+    assert owner_runs(group_owner[::-1]) is None or len(set(group_owner.tolist())) <= 1

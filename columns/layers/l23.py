@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dendrites import DendriteStore
-from ..kernels import (as_index_array, group_labels, group_max_counts, group_ranks, member_mask, sample_per_row,
+from ..kernels import (as_index_array, group_labels, group_max_counts, group_ranks, member_mask, owner_runs, sample_per_row,
                        setdiff_ints, union_ints, unique_counts, unique_ints)
 from ..plasticity import HebbianRule, PlasticityRule, get_rule
 from .l4 import column_candidates
@@ -394,9 +394,10 @@ class L23Layer:
                 episode[:m] = self._seg_episode[:m]
                 span = int(episode.max(initial=0)) + 1
                 label, keys = group_labels(store.segment_cell.astype(np.int64) * span + episode)
-                labels = (label, keys // span)  # a free slot's group has owner -1 and is never active
+                owner = keys // span  # a free slot's group has owner -1 and is never active
+                labels = (label, owner, owner_runs(owner))
             if labels is not None:
-                support = group_max_counts(labels[0][segs], labels[1], self.n_cells)
+                support = group_max_counts(labels[0][segs], labels[1], self.n_cells, labels[2])
             else:
                 span = int(self._episode) + 1
                 groups, votes = unique_counts(store.segment_cell[segs].astype(np.int64) * span
