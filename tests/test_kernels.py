@@ -89,3 +89,19 @@ def test_group_max_counts_segmented_path_matches_python(pairs: list[tuple[int, i
     assert group_max_counts(groups, group_owner, 10, runs).tolist() == expected
     assert group_max_counts(groups, group_owner, 10).tolist() == expected
     assert owner_runs(group_owner[::-1]) is None or len(set(group_owner.tolist())) <= 1
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.integers(0, 7)), max_size=60),
+       st.lists(st.integers(0, 6), min_size=5, max_size=5), st.integers(0, 8))
+def test_tier_admission_admits_whole_tiers_from_the_top(cands: list[tuple[int, int]], already: list[int],
+                                                         quota: int) -> None:
+    # L2/3 admission: a candidate enters when its column's earlier choices plus the candidates of
+    # the same column with strictly higher support stay below the quota (a tier enters whole or not)
+    from columns.layers.l23 import _tier_admission
+
+    column = np.array([c for c, _ in cands], dtype=np.int64)
+    support = np.array([s for _, s in cands], dtype=np.int64)
+    got = _tier_admission(column, support, np.array(already, dtype=np.int64), quota)
+    expected = [already[c] + sum(1 for c2, s2 in cands if c2 == c and s2 > s) < quota for c, s in cands]
+    assert got.tolist() == expected

@@ -96,23 +96,22 @@ class L23Params:
 def _tier_admission(column: np.ndarray, support: np.ndarray, already: np.ndarray, quota: int) -> np.ndarray:
     """Admit whole tiers of equal ``support`` from the top while a column holds fewer than ``quota``.
 
-    Parameters are per candidate: ``column`` (int), ``support`` (int, higher first);
-    ``already`` is the number of cells each column chose before (indexed by column).
-    Returns a boolean mask over the candidates.
+    Parameters are per candidate: ``column`` (int, below ``already.size``), ``support`` (int >= 0,
+    higher first); ``already`` is the number of cells each column chose before (indexed by
+    column).  Returns a boolean mask over the candidates: a candidate is admitted when its column's
+    earlier choices plus its candidates of strictly higher support stay below ``quota``.  One
+    bincount over (column, support) and a cumulative sum per column: no sort.
     """
     n = column.size
     if n == 0:
         return np.zeros(0, dtype=bool)
-    order = np.lexsort((-support, column))
-    c, s = column[order], support[order]
-    new_col = np.r_[True, c[1:] != c[:-1]]
-    new_run = new_col | np.r_[True, s[1:] != s[:-1]]
-    col_start = np.maximum.accumulate(np.where(new_col, np.arange(n), 0))
-    run_start = np.maximum.accumulate(np.where(new_run, np.arange(n), 0))
-    higher = run_start - col_start  # candidates of the same column in strictly higher tiers
-    admit = np.empty(n, dtype=bool)
-    admit[order] = already[c] + higher < quota
-    return admit
+    levels = int(support.max()) + 1
+    key = column * levels + support
+    counts = np.bincount(key, minlength=already.size * levels).reshape(already.size, levels)
+    # at_or_above[c, s]: candidates of column c with support >= s; minus the tier itself: strictly higher
+    at_or_above = np.cumsum(counts[:, ::-1], axis=1)[:, ::-1]
+    higher = (at_or_above - counts).reshape(-1)[key]
+    return already[column] + higher < quota
 
 
 def admit_by_support(ff_cells: np.ndarray, support_of: Callable[[np.ndarray], np.ndarray], prev: np.ndarray,
