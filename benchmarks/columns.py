@@ -67,31 +67,38 @@ of a bound whose mean is 3.71 / 2.22::
     6. wall time per sensation (inference with settling) over the touch protocol: 12 objects, each
        reset then touched 10 times; 'first' = first touch of an object (the union of candidates
        fires, the most active synapses), 'later' = the other 9. Target: 64 columns < 8x one column.
-       6a. 5 learned objects (2026-12-04, load average ~1; a second run: 4.72x / 9.29x)
+       6a. 5 learned objects (2026-12-04 evening, load average ~1; the run before it gave 4.10x / 5.27x
+           with a one-column outlier of 0.78 ms at 50 objects, an earlier one 4.62x / 7.99x)
       cols        lateral graph      ms  x 1 col  first ms  x 1 col  later ms  x 1 col  iterations  first-touch it
-         1                    -    0.39     1.00      0.61     1.00      0.36     1.00        1.12            2.08
-         8       complete_graph    0.73     1.88      1.76     2.90      0.61     1.69        1.19            2.92
-         8   watts_strogatz k=4    0.59     1.54      1.35     2.22      0.51     1.41        1.19            2.92
-        64   watts_strogatz k=4    1.76     4.55      4.88     8.02      1.42     3.90        1.21            3.08
-        64       complete_graph    3.08     7.95     18.53    30.42      1.36     3.75        1.20            3.00
+         1                    -    0.42     1.00      0.67     1.00      0.40     1.00        1.12            2.08
+         8       complete_graph    0.66     1.56      1.53     2.29      0.56     1.42        1.19            2.92
+         8   watts_strogatz k=4    0.50     1.19      1.14     1.71      0.43     1.09        1.19            2.92
+        64   watts_strogatz k=4    1.66     3.91      4.44     6.66      1.35     3.39        1.21            3.08
+        64       complete_graph    3.01     7.11     17.42    26.11      1.41     3.56        1.20            3.00
        6b. 50 learned objects (all-to-all at 64 columns left out: 64 x 63 lateral sources)
       cols        lateral graph      ms  x 1 col  first ms  x 1 col  later ms  x 1 col  iterations  first-touch it
-         1                    -    0.46     1.00      0.71     1.00      0.43     1.00        1.42            2.42
-         8   watts_strogatz k=4    0.78     1.69      2.19     3.08      0.63     1.44        1.20            3.00
-        64   watts_strogatz k=4    4.06     8.78     13.52    18.99      3.01     6.92        1.21            3.08
+         1                    -    0.45     1.00      0.69     1.00      0.43     1.00        1.42            2.42
+         8   watts_strogatz k=4    0.76     1.68      2.14     3.10      0.61     1.42        1.20            3.00
+        64   watts_strogatz k=4    3.88     8.56     12.51    18.08      2.92     6.84        1.21            3.08
 
-Against the previous table (same machine, quiet; 1 column 0.59 / 0.67 ms, 64 columns 4.89 / 8.26 ms
-with 5 / 50 objects) every row is faster: 64 columns 2.8x / 2.0x, one column 1.5x.  The sorted-set
-kernels no longer sort input that is sorted already or a few sorted runs (the cells of segments
-created in cell order), the stores scatter with a compiled loop and index their pending synapses
-by presynaptic cell while they serve inference unchanged, and L2/3 labels every distal segment
-with its (cell, object) group once per store version (no sort per step) and keeps the support and
-the feed-forward cells of an unchanged activity.  The target (64 columns < 8x one column) is met
-with 5 objects (4.6x) and still missed with 50 (8.8x; 9.3x in a second run), as one column gained
-too.  What remains at 64 columns is work in proportion to the active synapses, which no batching
-amortises: on the first touch of an object (19x) the union of every candidate object fires in all
-64 columns and the distal scatter handles ~2 M synapses; on later touches (6.9x) each step
-gathers ~0.3 M proximal and ~0.15 M basal synapses (about 1.5 ns each).
+The morning table (1 column 0.39 / 0.46 ms, 64 columns 1.76 / 4.06 ms with 5 / 50 objects, 4.55x /
+8.78x) had the sorted-set kernels that skip sorted input, the compiled scatter, the pending index
+and the per-version (cell, object) labels of L2/3's distal segments.  Since then, with identical
+results (``--quick --skip-timing`` output unchanged, property tests against Python): L4 reads the
+cells of its active basal segments once per basal activity and threshold (four sorts per settling
+iteration before), L2/3's tier admission is a bincount and a cumulative sum (a lexsort before), and
+the per-cell vote maximum is one segmented maximum over owner-sorted groups when the active
+segments are many (a maximum scatter before).  In alternating runs of the two versions these took
+64 columns x 50 objects from 4.15 to 3.53 ms and one column from 0.50 to 0.43 ms: one column gains
+as much, so the ratio stays near 8 -- 7.99x, 8.56x and (with a one-column outlier) 5.27x in three
+runs of this table the same evening.  The target (64 columns < 8x one column) is met with 5 objects
+(3.9-4.6x) and not reliably with 50.  What remains at 64 columns is work in proportion to the active
+synapses, which no batching amortises: on the first touch of an object (18x) the union of every
+candidate object fires in all 64 columns and the distal scatter handles ~2 M synapses (every
+learned synapse is connected, so no connected-only index would shrink it); on later touches (6.8x)
+each step gathers ~0.3 M proximal and ~0.15 M basal synapses.  A fused gather-scatter (scipy's
+CSR-to-dense loop reading the store's rows in place) was tried and was slower than the copy and
+the scatter it replaced.
 
 Table 7 (``--noise --trials 4``, 36 min on the same machine shared with other jobs).  The
 reference protocol (htmpapers noise_convergence.py, runFeatureLocationNoiseExperiment over

@@ -28,11 +28,11 @@ region's layers; a module's grid activity is an FFT convolution of its bump map 
 Measured on the 2-core development machine shared with other jobs (wall times vary with the
 load; recognition and capacities are deterministic for the fixed seeds)::
 
-    learning + inference, 1 column, 10 modules x 10x10 cells, pool 100 (load average 0.70 1.10 2.49)
+    learning + inference, 1 column, 10 modules x 10x10 cells, pool 100 (load average 1.09 0.91 0.93)
      objects   ours s  learn s  infer s  reference s  target s  speed-up  recognised  median sens
-         100    0.070    0.022    0.049         4.61      0.23     65.7x       1.000          3.0
-         140    0.212    0.034    0.181        19.30      0.97     91.0x       0.974          5.0
-    (an earlier run in the same quiet window: 0.054 / 0.157 s, 85x / 123x)
+         100    0.062    0.023    0.039         4.61      0.23     74.5x       1.000          3.0
+         140    0.155    0.023    0.132        19.30      0.97    124.8x       0.974          5.0
+    (an earlier day's quiet run: 0.054 / 0.157 s, 85x / 123x)
 
     recognition over 40 seeds (fresh objects and network per seed), 1 column; ideal = an ideal observer given the same touches
      objects    mean   s.e.     min     max  median sens  wrong locks  ideal fails  ideal median
@@ -40,12 +40,12 @@ load; recognition and capacities are deterministic for the fixed seeds)::
          140   0.980  0.002   0.950   1.000          5.0            0            0           2.0
          148   0.920  0.004   0.865   0.973          6.0            0            0           2.0
 
-    sensations to recognise, 100 objects, columns voting through the object layer; seconds: fastest of 3 run(s) (load average 4.34 4.10 4.82)
+    sensations to recognise, 100 objects, columns voting through the object layer; seconds: fastest of 3 run(s) (load average 1.06 0.92 0.94)
      columns  recognised  median   mean  seconds  learn s  infer s
            1       1.000     3.0   2.92     0.05     0.02     0.03
-           3       1.000     2.0   2.06     0.79     0.33     0.45
-           5       1.000     2.0   2.09     1.56     0.67     0.89
-           8       1.000     2.0   2.14     3.91     1.38     2.52
+           3       1.000     2.0   2.06     0.72     0.34     0.38
+           5       1.000     2.0   2.09     1.39     0.65     0.75
+           8       1.000     2.0   2.14     3.31     1.33     1.98
 
     capacity (largest object count with < 10 % failures), the reference's search (steps of 128, then halving to 1 object), median of 5 trial(s) (load average 4.65 4.71 3.01)
                    setting   ours               trials  published  ratio  seconds
