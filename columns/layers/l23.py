@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..dendrites import DendriteStore
-from ..kernels import (as_index_array, group_labels, group_max_counts, group_ranks, member_mask, owner_runs, sample_per_row,
-                       setdiff_ints, union_ints, unique_counts, unique_ints)
+from ..kernels import (as_index_array, group_labels, group_max_counts, group_ranks, member_mask, owner_runs,
+                       sample_per_row, setdiff_ints, union_ints, unique_counts, unique_ints)
 from ..plasticity import HebbianRule, PlasticityRule, get_rule
 from .l4 import column_candidates
 
